@@ -1,0 +1,109 @@
+"""Shared base of the tnn recurrent cells.
+
+A cell is a `keras.layers.Layer` that advances one time step of a local
+recurrent circuit on NHWC feature maps:
+
+    output, new_states = cell(inputs, states, training=None)
+
+`states` is a list of tensors (see `state_shapes`); the zero state comes
+from `get_initial_state`. Cells know nothing about graphs or time: the node
+(`tnn.graphs.node`) feeds them and the unroller (`tnn.graphs.unroll`) owns
+the time loop.
+
+Cells that need more than the pre-memory output declare it:
+    accepts_residual: `call(..., residual=u)` receives the node's
+        feed-forward harbor input `u` (the input of the pre-memory conv).
+    accepts_feedback: `call(..., feedback=fb)` receives the concatenated,
+        resized non-feed-forward harbor inputs (None when there are none).
+"""
+
+import keras
+from keras import ops
+
+from tnn import utils
+
+
+class RecurrentCell(keras.layers.Layer):
+    """Base class: state bookkeeping and convolution helpers.
+
+    Subclasses implement `build`, `state_shapes`, `compute_output_shape` and
+    `call`. Weights are created in `build` from the input shape
+    `(batch, H, W, C)`.
+    """
+
+    accepts_residual = False
+    accepts_feedback = False
+
+    def state_shapes(self, input_shape):
+        """Per-example shapes (no batch axis) of the state tensors."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement state_shapes().")
+
+    @property
+    def state_size(self):
+        """State shapes once built (Keras RNN-cell convention)."""
+        if not self.built:
+            raise ValueError(f"{self.name}: state_size is known only after "
+                             f"build().")
+        return self.state_shapes(self._built_input_shape)
+
+    def build(self, input_shape):
+        self._built_input_shape = tuple(input_shape)
+        super().build(input_shape)
+
+    def get_initial_state(self, batch_size, input_shape=None):
+        """Zero states for `batch_size` examples."""
+        shape = input_shape or getattr(self, "_built_input_shape", None)
+        if shape is None:
+            raise ValueError(f"{self.name}: pass input_shape or build the "
+                             f"cell before asking for its initial state.")
+        return [ops.zeros((batch_size,) + tuple(s), dtype=self.compute_dtype)
+                for s in self.state_shapes(shape)]
+
+    # --- helpers for subclasses -------------------------------------------
+
+    def _check_input_shape(self, input_shape):
+        if len(input_shape) != 4:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' expects NHWC inputs "
+                f"(rank 4), got shape {tuple(input_shape)}.")
+        if input_shape[-1] is None:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': the channel count of "
+                f"its input must be known, got shape {tuple(input_shape)}.")
+        return input_shape
+
+    def _add_kernel(self, name, kernel_size, in_channels, out_channels,
+                    initializer, regularizer=None):
+        kh, kw = kernel_size
+        return self.add_weight(
+            name=name, shape=(kh, kw, int(in_channels), int(out_channels)),
+            initializer=utils.get_initializer(initializer),
+            regularizer=regularizer)
+
+    def _add_bias(self, name, channels, initializer=0.0, regularizer=None):
+        return self.add_weight(
+            name=name, shape=(int(channels),),
+            initializer=utils.get_initializer(initializer),
+            regularizer=regularizer)
+
+
+def conv2d(x, kernel, bias=None):
+    """Stride-1 SAME convolution (TF padding: extra pad bottom/right)."""
+    y = ops.conv(x, kernel, strides=1, padding="same",
+                 data_format="channels_last")
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def depthwise_separable_conv2d(x, depthwise_kernel, pointwise_kernel,
+                               bias=None):
+    """Depthwise k×k then pointwise 1×1 convolution (+ bias), stride 1 SAME."""
+    y = ops.depthwise_conv(x, depthwise_kernel, strides=1, padding="same",
+                           data_format="channels_last")
+    y = ops.conv(y, pointwise_kernel, strides=1, padding="same",
+                 data_format="channels_last")
+    if bias is not None:
+        y = y + bias
+    return y

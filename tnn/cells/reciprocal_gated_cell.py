@@ -1,0 +1,400 @@
+"""The general Reciprocal Gated Cell (tnn `reciprocalgaternn.py`, zoo
+`cells.py`; the cell of `rgc_shallow`)."""
+
+import inspect
+
+import keras
+from keras import ops
+
+from tnn import utils
+from tnn.api import tnn_export
+from tnn.cells.base import RecurrentCell, conv2d, depthwise_separable_conv2d
+from tnn.cells.layer_norm import TNNLayerNorm
+
+TF1_SCOPE = "ReciprocalGateCell"
+NONLINEARITIES = ("sigmoid", "tanh")
+FEEDBACK_ENTRIES = ("out", "cell", "input")
+
+
+@tnn_export
+class ReciprocalGatedCell(RecurrentCell):
+    """Reciprocal Gated Cell: a memory `c` and an output `h` gating each other.
+
+    With `x` the pre-memory output, `u` the residual (the node's feed-forward
+    harbor input), `fb` the feedback, `F_tau(z) = tau_offset + tau_multiplier
+    * f_tau(z)`, `F_g(z) = gate_offset + gate_multiplier * f_g(z)` and `*` a
+    stride-1 SAME convolution:
+
+        x   = input_activation(x [+ fb_act(W_fi * fb)])          # "input"
+        a   = [W_xc * x] [+ W_uc * u] [+ fb_act(fb + W_fc * fb)]  # "cell"
+        c_t = cell_act(F_tau(W_cc * c_{t-1}) c_{t-1} + F_g(W_hc * h_{t-1}) a)
+        m   = x or W_xh * x [+ W_gh * c_{t-1}] [+ R(u)] [+ fb_act(W_fh * fb)]
+        g   = W_ch * c_{t-1} (0 with cell_to_out) [+ W_uh * u]
+        h_t = out_act(F_tau(W_hh * h_{t-1}) h_{t-1} + F_g(g) m)
+
+    State `[c, h]`, output `h`. `R(u)` is `u` if the channel counts match,
+    else a bias-free 1×1 conv (xavier, no decay). Layer norm (optional)
+    acts on `c_t` / `h_t` before the activations.
+
+    Faithful to the original, including its bugs:
+    - Plain convs are **bias-free** (the original `_conv` creates its bias
+      under an always-false condition): `tau_bias` and `gate_bias` are
+      accepted for config compatibility but unused; a plain `input_to_out`
+      conv creates `input_to_out_bias` but never adds it (non-trainable).
+      Separable convs add a bias (xavier init; zeros for `input_to_out`).
+    - Feedback entering the cell adds `fb + conv(fb)`, so it needs
+      `feedback_channels == cell_depth`.
+    - Kernels larger than the map are clipped to the map size.
+    Not supported: batch norm and annealed recurrent dropout (they raise);
+    `ds_repeat`, `cell_tau_filter_size`, `gate_filter_size=0`.
+
+    Args:
+        filters: output channels (`out_depth`); must equal the input channels.
+        cell_depth: channels of the memory `c`.
+        tau_filter_size, gate_filter_size, ff_filter_size,
+        in_out_filter_size, feedback_filter_size: kernel sizes of the self
+            (tau) convs, the reciprocal gate convs, the convs of `x` and `u`
+            into the memory, the `input_to_out` conv and the feedback conv.
+        feedback_entry: "out", "cell" or "input".
+        tau_depth_separable, gate_depth_separable, ff_depth_separable,
+        feedback_depth_separable, in_out_depth_separable: depthwise k×k +
+            pointwise 1×1 + bias instead of a plain conv.
+        tau_nonlinearity, gate_nonlinearity: "sigmoid" or "tanh".
+        tau_offset, tau_multiplier, gate_offset, gate_multiplier: see above.
+        tau_bias, gate_bias: unused (bias bug).
+        input_activation, feedback_activation, cell_activation,
+        out_activation: activation names (None = identity).
+        input_to_cell, cell_residual, input_to_out, cell_to_out,
+        out_residual, residual_to_out_gate: the optional terms above (the
+            memory needs input_to_cell or cell_residual).
+        layer_norm, norm_gain, norm_shift: layer norm, initial gamma / beta.
+        kernel_initializer, kernel_initializer_kwargs: TF1 names accepted.
+        weight_decay: TF1 L2 weight decay on the kernels.
+        residual_channels, feedback_channels: channels of `u` and `fb`.
+        recurrent_keep_prob, batch_norm, batch_norm_cell_out: only 1.0,
+            False, False are supported.
+    """
+
+    accepts_residual = True
+    accepts_feedback = True
+
+    def __init__(self, filters, cell_depth, tau_filter_size=3,
+                 gate_filter_size=3, ff_filter_size=3, in_out_filter_size=3,
+                 feedback_filter_size=3, feedback_entry="out",
+                 tau_depth_separable=False, gate_depth_separable=False,
+                 ff_depth_separable=False, feedback_depth_separable=False,
+                 in_out_depth_separable=False, tau_nonlinearity="tanh",
+                 gate_nonlinearity="tanh", tau_offset=1.0,
+                 tau_multiplier=-1.0, gate_offset=1.0, gate_multiplier=-1.0,
+                 tau_bias=0.0, gate_bias=0.0, input_activation=None,
+                 feedback_activation=None, cell_activation="elu",
+                 out_activation="elu", input_to_cell=False,
+                 cell_residual=False, input_to_out=False, cell_to_out=False,
+                 out_residual=False, residual_to_out_gate=False,
+                 layer_norm=False, norm_gain=1.0, norm_shift=0.0,
+                 kernel_initializer="xavier", kernel_initializer_kwargs=None,
+                 weight_decay=None, residual_channels=None,
+                 feedback_channels=None, recurrent_keep_prob=1.0,
+                 batch_norm=False, batch_norm_cell_out=False, **kwargs):
+        utils.check_positive_int(filters, "filters")
+        utils.check_positive_int(cell_depth, "cell_depth")
+        utils.check_choice(feedback_entry, "feedback_entry", FEEDBACK_ENTRIES)
+        utils.check_choice(tau_nonlinearity, "tau_nonlinearity", NONLINEARITIES)
+        utils.check_choice(gate_nonlinearity, "gate_nonlinearity",
+                           NONLINEARITIES)
+        for value, name in ((input_activation, "input_activation"),
+                            (feedback_activation, "feedback_activation"),
+                            (cell_activation, "cell_activation"),
+                            (out_activation, "out_activation")):
+            check_activation_name(value, name)
+        if not (input_to_cell or cell_residual):
+            raise ValueError("The memory needs a drive: set input_to_cell=True "
+                             "and/or cell_residual=True.")
+        if (float(recurrent_keep_prob) != 1.0 or batch_norm
+                or batch_norm_cell_out):
+            raise ValueError(
+                "ReciprocalGatedCell supports neither batch norm nor the "
+                "annealed recurrent dropout (no zoo model uses them); keep "
+                "recurrent_keep_prob=1.0, batch_norm=batch_norm_cell_out="
+                "False.")
+        utils.tf1_l2(weight_decay)
+        fresh_initializer(kernel_initializer,
+                          **(kernel_initializer_kwargs or {}))
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.cell_depth = cell_depth
+        pair = utils.as_pair
+        self.tau_filter_size = pair(tau_filter_size, "tau_filter_size")
+        self.gate_filter_size = pair(gate_filter_size, "gate_filter_size")
+        self.ff_filter_size = pair(ff_filter_size, "ff_filter_size")
+        self.in_out_filter_size = pair(in_out_filter_size, "in_out_filter_size")
+        self.feedback_filter_size = pair(feedback_filter_size,
+                                         "feedback_filter_size")
+        self.feedback_entry = feedback_entry
+        self.tau_depth_separable = bool(tau_depth_separable)
+        self.gate_depth_separable = bool(gate_depth_separable)
+        self.ff_depth_separable = bool(ff_depth_separable)
+        self.feedback_depth_separable = bool(feedback_depth_separable)
+        self.in_out_depth_separable = bool(in_out_depth_separable)
+        self.tau_nonlinearity = tau_nonlinearity
+        self.gate_nonlinearity = gate_nonlinearity
+        self.tau_offset = float(tau_offset)
+        self.tau_multiplier = float(tau_multiplier)
+        self.gate_offset = float(gate_offset)
+        self.gate_multiplier = float(gate_multiplier)
+        self.tau_bias, self.gate_bias = float(tau_bias), float(gate_bias)
+        self.input_activation = input_activation
+        self.feedback_activation = feedback_activation
+        self.cell_activation = cell_activation
+        self.out_activation = out_activation
+        self.input_to_cell = bool(input_to_cell)
+        self.cell_residual = bool(cell_residual)
+        self.input_to_out = bool(input_to_out)
+        self.cell_to_out = bool(cell_to_out)
+        self.out_residual = bool(out_residual)
+        self.residual_to_out_gate = bool(residual_to_out_gate)
+        self.layer_norm = bool(layer_norm)
+        self.norm_gain, self.norm_shift = float(norm_gain), float(norm_shift)
+        self.kernel_initializer = kernel_initializer
+        self.kernel_initializer_kwargs = dict(kernel_initializer_kwargs or {})
+        self.weight_decay = weight_decay
+        self.residual_channels = check_optional_channels(
+            residual_channels, "residual_channels")
+        self.feedback_channels = check_optional_channels(
+            feedback_channels, "feedback_channels")
+        self.recurrent_keep_prob = float(recurrent_keep_prob)
+        self.batch_norm = bool(batch_norm)
+        self.batch_norm_cell_out = bool(batch_norm_cell_out)
+        self._tf1_names = {}
+        self.uses_residual = (self.cell_residual or self.out_residual
+                              or self.residual_to_out_gate)
+
+    def _tf1_weight(self, tf1_name, shape, initializer, regularizer=None):
+        name = tf1_name.replace("weights", "kernel").replace("/", "_")
+        self._tf1_names[name] = f"{TF1_SCOPE}/{tf1_name}"
+        return self.add_weight(name=name, shape=tuple(int(s) for s in shape),
+                               initializer=initializer, regularizer=regularizer)
+
+    def _kernel_init(self):
+        return fresh_initializer(self.kernel_initializer,
+                                 **self.kernel_initializer_kwargs)
+
+    def _make_op(self, scope, in_ch, out_ch, kind, bias_init=None):
+        """Creates the weights of the original `_conv` / `_ds_conv`; `kind`
+        ("tau", "gate", "ff", "feedback", "in_out") picks the kernel size
+        and the `*_depth_separable` switch."""
+        size = getattr(self, f"{kind}_filter_size")
+        separable = getattr(self, f"{kind}_depth_separable")
+        kh, kw = (min(k, n) if n else k for k, n in zip(size, self._hw))
+        reg, init = utils.tf1_l2(self.weight_decay), self._kernel_init
+        if not separable:
+            self._ops[scope] = [self._tf1_weight(
+                f"{scope}/weights", (kh, kw, in_ch, out_ch), init(), reg)]
+            return
+        self._ops[scope] = [
+            self._tf1_weight(f"{scope}/depthwise_weights", (kh, kw, in_ch, 1),
+                             init(), reg),
+            self._tf1_weight(f"{scope}/pointwise_weights",
+                             (1, 1, in_ch, out_ch), init(), reg),
+            self._tf1_weight(f"{scope}/bias", (out_ch,),
+                             utils.get_initializer(bias_init or "xavier"))]
+
+    def _apply(self, scope, x):
+        weights = self._ops[scope]
+        if len(weights) == 1:
+            return conv2d(x, weights[0])
+        return depthwise_separable_conv2d(x, *weights)
+
+    def _layer_norm(self, scope, shape):
+        name = f"{scope}_layer_norm"
+        tf1 = f"{TF1_SCOPE}/{scope}/{name}"
+        for var in ("gamma", "beta"):
+            self._tf1_names[f"{name}/{var}"] = f"{tf1}/{var}"
+        norm = TNNLayerNorm(gain_init=self.norm_gain,
+                            shift_init=self.norm_shift, name=name)
+        norm.build(shape)
+        return norm
+
+    def build(self, input_shape):
+        batch, height, width, channels = self._check_input_shape(input_shape)
+        res, fb = self.residual_channels, self.feedback_channels
+        entry = self.feedback_entry if fb is not None else None
+        problem = None
+        if channels != self.filters:
+            problem = (f"the input has {channels} channels but filters="
+                       f"{self.filters} (x is added to the output drive)")
+        elif self.uses_residual and res is None:
+            problem = ("cell_residual / out_residual / residual_to_out_gate "
+                       "need residual_channels=<int>")
+        elif entry == "cell" and fb != self.cell_depth:
+            problem = (f"feedback_entry='cell' adds fb to conv(fb) as the "
+                       f"original does, so feedback_channels ({fb}) must "
+                       f"equal cell_depth ({self.cell_depth})")
+        if problem:
+            raise ValueError(f"ReciprocalGatedCell '{self.name}': {problem}.")
+        self._hw, self._ops, self._tf1_names = (height, width), {}, {}
+        depth, filters = self.cell_depth, self.filters
+        if entry == "input":
+            self._make_op("input/feedback", fb, channels, "feedback")
+        if self.cell_residual:
+            self._make_op("cell/res_to_cell", res, depth, "ff")
+        if self.input_to_cell:
+            self._make_op("cell/input_to_cell", channels, depth, "ff")
+        if entry == "cell":
+            self._make_op("cell/feedback", fb, depth, "feedback")
+        self._make_op("cell/tau", depth, depth, "tau")
+        self._make_op("cell/gate", filters, depth, "gate")
+        if self.layer_norm:
+            self.cell_norm = self._layer_norm("cell",
+                                              (batch, height, width, depth))
+        if self.input_to_out and self.in_out_depth_separable:
+            self._make_op("out/input_to_out", channels, filters, "in_out",
+                          bias_init="zeros")
+        elif self.input_to_out:
+            # Not clipped; the bias is never added (original): non-trainable.
+            self._ops["out/input_to_out"] = [self._tf1_weight(
+                "out/input_to_out_weights",
+                self.in_out_filter_size + (filters, filters),
+                self._kernel_init(), utils.tf1_l2(self.weight_decay))]
+            self.input_to_out_bias = self._tf1_weight(
+                "out/input_to_out_bias", (filters,),
+                utils.get_initializer("zeros"))
+            self.input_to_out_bias.trainable = False
+        if self.cell_to_out:
+            self._make_op("out/gate", depth, filters, "gate")
+        self.residual_kernel = None
+        if self.out_residual and res != filters:
+            self.residual_kernel = self._tf1_weight(
+                "out/res_add/residual_add_weights", (1, 1, res, filters),
+                utils.get_initializer("xavier"))
+        if entry == "out":
+            self._make_op("out/feedback", fb, filters, "feedback")
+        self._make_op("out/tau", filters, filters, "tau")
+        if not self.cell_to_out:
+            self._make_op("out/gate", depth, filters, "gate")
+        if self.residual_to_out_gate:
+            self._make_op("out/residual_to_out_gate", res, filters, "gate")
+        if self.layer_norm:
+            self.out_norm = self._layer_norm("out",
+                                             (batch, height, width, filters))
+        super().build(input_shape)
+
+    def tf1_variable_names(self):
+        """{path relative to the cell: TF1 name under `tnn_model/<node>/`}."""
+        return dict(self._tf1_names)
+
+    def state_shapes(self, input_shape):
+        height, width = input_shape[1], input_shape[2]
+        return [(height, width, self.cell_depth),
+                (height, width, self.filters)]
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:3]) + (self.filters,)
+
+    def _gated(self, prev, tau_pre, gate_pre, drive):
+        """`F_tau(tau_pre) * prev + F_g(gate_pre) * drive`."""
+        f_tau = utils.get_activation(self.tau_nonlinearity)
+        f_gate = utils.get_activation(self.gate_nonlinearity)
+        return ((self.tau_offset + self.tau_multiplier * f_tau(tau_pre)) * prev
+                + (self.gate_offset + self.gate_multiplier * f_gate(gate_pre))
+                * drive)
+
+    def call(self, inputs, states, training=None, residual=None,
+             feedback=None):
+        check_side_inputs(self, inputs, residual, feedback,
+                          self.uses_residual)
+        fb_act = utils.get_activation(self.feedback_activation)
+        c_prev, h_prev = states
+        entry = self.feedback_entry if feedback is not None else None
+        x = inputs
+        if entry == "input":
+            x = x + fb_act(self._apply("input/feedback", feedback))
+        x = utils.get_activation(self.input_activation)(x)
+        drive = 0.0
+        if self.cell_residual:
+            drive = drive + self._apply("cell/res_to_cell", residual)
+        if self.input_to_cell:
+            drive = drive + self._apply("cell/input_to_cell", x)
+        if entry == "cell":
+            drive = drive + fb_act(
+                feedback + self._apply("cell/feedback", feedback))
+        cell = self._gated(c_prev, self._apply("cell/tau", c_prev),
+                           self._apply("cell/gate", h_prev), drive)
+        if self.layer_norm:
+            cell = self.cell_norm(cell)
+        cell = utils.get_activation(self.cell_activation)(cell)
+        out_in = (self._apply("out/input_to_out", x) if self.input_to_out
+                  else x)
+        gate = ops.zeros_like(out_in)
+        if self.cell_to_out:
+            out_in = out_in + self._apply("out/gate", c_prev)
+        else:
+            gate = self._apply("out/gate", c_prev)
+        if self.out_residual:
+            out_in = out_in + (residual if self.residual_kernel is None
+                               else conv2d(residual, self.residual_kernel))
+        if entry == "out":
+            out_in = out_in + fb_act(self._apply("out/feedback", feedback))
+        if self.residual_to_out_gate:
+            gate = gate + self._apply("out/residual_to_out_gate", residual)
+        out = self._gated(h_prev, self._apply("out/tau", h_prev), gate,
+                          out_in)
+        if self.layer_norm:
+            out = self.out_norm(out)
+        out = utils.get_activation(self.out_activation)(out)
+        return out, [cell, out]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(init_args_config(self))
+        return config
+
+
+def check_activation_name(value, name):
+    """Activations are names (or None = identity) so that configs serialize."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{name} must be an activation name such as 'elu' "
+                         f"(or None for identity), got {value!r}.")
+    utils.get_activation(value)
+
+
+def fresh_initializer(spec, **kwargs):
+    """A new initializer for every weight (Keras reuses one seed per object)."""
+    if isinstance(spec, keras.initializers.Initializer):
+        spec = keras.initializers.serialize(spec)
+    return utils.get_initializer(spec, **kwargs)
+
+
+def check_optional_channels(value, name):
+    return None if value is None else utils.check_positive_int(value, name)
+
+
+def init_args_config(layer):
+    """{argument: attribute} for every `__init__` argument of `layer`
+    (initializer objects serialized)."""
+    params = inspect.signature(type(layer).__init__).parameters
+    config = {key: getattr(layer, key) for key, param in params.items()
+              if key != "self" and param.kind != param.VAR_KEYWORD}
+    return {key: keras.initializers.serialize(value)
+            if isinstance(value, keras.initializers.Initializer) else value
+            for key, value in config.items()}
+
+
+def check_side_inputs(cell, inputs, residual, feedback, needs_residual):
+    """Checks `residual=` / `feedback=` against the cell's channel counts."""
+    checks = [("feedback", feedback, cell.feedback_channels)]
+    if needs_residual:
+        checks.append(("residual", residual, cell.residual_channels))
+    for name, tensor, channels in checks:
+        where = f"{type(cell).__name__} '{cell.name}'"
+        if (tensor is None) != (channels is None):
+            raise ValueError(
+                f"{where} got {name}={'None' if tensor is None else 'a tensor'}"
+                f" but {name}_channels={channels}; build the cell with "
+                f"{name}_channels=<int> and pass {name}= at every call.")
+        expected = tuple(inputs.shape[1:3]) + (channels,)
+        if tensor is not None and tuple(tensor.shape[1:]) != expected:
+            raise ValueError(
+                f"{where}: {name} must be NHWC of shape (B,) + {expected} "
+                f"(the input's H×W; resize it first), got "
+                f"{tuple(tensor.shape)}.")

@@ -1,0 +1,41 @@
+"""Gin bindings for building models.
+
+Gin files in `gin_configs/` bind `build_model`, whose arguments are those of
+`tnn.create_model` (a registered architecture by name, plus cell overrides,
+extra feedback edges and presentation). Cell classes are registered as gin
+configurables, so a binding may inject a class:
+
+    build_model.name = "rgc_shallow"
+    build_model.cells = {"conv4": {"cell": @ConvLSTMCell, "filters": 256}}
+    build_model.extra_edges = [("conv5", "conv3")]
+
+Unknown bindings fail (`skip_unknown=False`), as they should.
+"""
+
+import gin
+
+from tnn import cells as cells_lib
+from tnn import registry
+from tnn.graphs.tnn_graph import TNNGraph
+
+
+@gin.configurable
+def build_model(name=gin.REQUIRED, **overrides):
+    """`tnn.create_model(name, **overrides)`, configurable by gin."""
+    return registry.create_model(name, **overrides)
+
+
+def _register_cells():
+    for name in cells_lib.list_cells():
+        gin.external_configurable(cells_lib.get_cell_class(name), name=name,
+                                  module="tnn.cells")
+
+
+_register_cells()
+gin.external_configurable(TNNGraph, module="tnn")
+
+
+def parse_gin(files=(), bindings=()):
+    """Parses gin files and bindings; unknown names raise."""
+    gin.parse_config_files_and_bindings(list(files), list(bindings),
+                                        skip_unknown=False)

@@ -1,0 +1,430 @@
+"""Graph specifications: plain data plus validation, no TensorFlow.
+
+A zoo architecture, a gin file and an original TNN JSON file all become a
+`GraphSpec`; only `TNNGraph` turns a spec into layers.
+
+A node is `harbor → pre_memory → cell → post_memory`:
+
+    NodeSpec(
+        name="conv3",
+        pre_memory=[{"layer": "conv", "filters": 256, "kernel_size": 3}],
+        cell={"cell": "ConvLSTMCell", "filters": 256, "kernel_size": 3},
+        post_memory=[{"layer": "max_pool"}],
+    )
+
+Layer specs are dicts `{"layer": <name>, **kwargs}` resolved through the
+table in `tnn.graphs.layers` (or Keras-serialized dicts
+`{"class_name": ..., "config": ...}`); the cell spec is
+`{"cell": <cell class name>, **kwargs}` resolved through `tnn.cells.CELLS`.
+
+Edges `(source, target)` are feed-forward, skip or feedback; which is which
+follows from the graph (see `GraphSpec.depths`).
+"""
+
+import copy
+import dataclasses
+import heapq
+
+INPUT_ORDERS = ("declared", "alphabetical")
+UNROLL_MODES = ("biological", "feedforward")
+CHANNEL_OPS = ("concat", "add")
+
+
+class GraphSpecError(ValueError):
+    """A malformed graph specification."""
+
+
+@dataclasses.dataclass
+class NodeSpec:
+    """One node ("area") of a TNN graph.
+
+    Args:
+        name: unique node name (letters, digits, `_`, `-`, `.`).
+        pre_memory: layer specs applied to the harbor output.
+        cell: cell spec, or None for a pass-through memory (the original's
+            `memory` with decay 0, which has no effect on the output).
+        post_memory: layer specs applied to the cell output.
+        shape_from: the node whose output fixes this node's harbor spatial
+            size; also this node's feed-forward input. Defaults to the first
+            declared predecessor. Not used for input nodes.
+        input_shape: `[H, W, C]` of the external input; set only on input
+            nodes (the graph-level input shape may override H and W).
+        harbor: harbor options: `channel_op` ("concat" or "add"),
+            `projection` (None or an int: a 1×1 conv after combining).
+    """
+
+    name: str
+    pre_memory: list = dataclasses.field(default_factory=list)
+    cell: dict = None
+    post_memory: list = dataclasses.field(default_factory=list)
+    shape_from: str = None
+    input_shape: list = None
+    harbor: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        # A cell class (e.g. injected by gin) is stored by name so the spec
+        # stays plain, JSON-serializable data.
+        if isinstance(self.cell, dict) and isinstance(
+                self.cell.get("cell"), type):
+            self.cell = dict(self.cell, cell=self.cell["cell"].__name__)
+
+    def to_dict(self):
+        return copy.deepcopy(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, data):
+        if isinstance(data, NodeSpec):
+            return copy.deepcopy(data)
+        if not isinstance(data, dict):
+            raise GraphSpecError(f"A node spec must be a dict or NodeSpec, "
+                                 f"got {type(data).__name__}: {data!r}.")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise GraphSpecError(
+                f"Node {data.get('name')!r}: unknown keys {unknown}; "
+                f"allowed keys are {sorted(known)}.")
+        return cls(**copy.deepcopy(data))
+
+
+@dataclasses.dataclass
+class GraphSpec:
+    """A whole graph: nodes, edges and how inputs are ordered.
+
+    Args:
+        nodes: list of `NodeSpec` (or dicts).
+        edges: list of `(source, target)` pairs (or `{"from", "to"}` dicts).
+        output: the readout node (default: the only node without
+            successors).
+        input_order: order in which a harbor concatenates its inputs.
+            "declared" (default): the external input, then the feed-forward
+            input (`shape_from`), then the other predecessors in the order
+            their edges were declared. "alphabetical": the original tnn
+            order — predecessors sorted by name (Python string order), except
+            that nodes whose cell takes feedback separately put the
+            feed-forward input first, as the original RGC wrappers do.
+        ff_order: optional explicit node order for the per-step feed-forward
+            unroll (§2.2); must list every node once, inputs first, and
+            every node after its feed-forward input.
+    """
+
+    nodes: list
+    edges: list
+    output: str = None
+    input_order: str = "declared"
+    ff_order: list = None
+
+    def __post_init__(self):
+        self.nodes = [NodeSpec.from_dict(n) for n in self.nodes]
+        self.edges = [_edge_tuple(e) for e in self.edges]
+        self.validate()
+
+    # --- serialization ------------------------------------------------------
+
+    def to_dict(self):
+        return {
+            "nodes": [n.to_dict() for n in self.nodes],
+            "edges": [list(e) for e in self.edges],
+            "output": self.output,
+            "input_order": self.input_order,
+            "ff_order": list(self.ff_order) if self.ff_order else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data):
+        if isinstance(data, GraphSpec):
+            return copy.deepcopy(data)
+        allowed = {"nodes", "edges", "output", "input_order", "ff_order"}
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise GraphSpecError(f"Unknown graph spec keys {unknown}; "
+                                 f"allowed keys are {sorted(allowed)}.")
+        return cls(**copy.deepcopy(data))
+
+    # --- structure ----------------------------------------------------------
+
+    @property
+    def node_names(self):
+        return [n.name for n in self.nodes]
+
+    def node(self, name):
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise GraphSpecError(f"Unknown node {name!r}; nodes are "
+                             f"{self.node_names}.")
+
+    @property
+    def input_nodes(self):
+        return [n.name for n in self.nodes if n.input_shape is not None]
+
+    def predecessors(self, name):
+        """Predecessors in edge declaration order (duplicates removed)."""
+        preds = []
+        for src, dst in self.edges:
+            if dst == name and src not in preds:
+                preds.append(src)
+        return preds
+
+    def successors(self, name):
+        return [dst for src, dst in self.edges if src == name]
+
+    def ff_input(self, name):
+        """The feed-forward predecessor of a node (None for input nodes)."""
+        node = self.node(name)
+        if node.input_shape is not None:
+            return None
+        return node.shape_from or self.predecessors(name)[0]
+
+    def ordered_inputs(self, name, split_feedback=False):
+        """Predecessor names in harbor concatenation order.
+
+        Args:
+            name: the node.
+            split_feedback: True when the node's cell takes its non-
+                feed-forward inputs separately (they then follow the
+                feed-forward input in either order policy).
+        """
+        preds = self.predecessors(name)
+        ff = self.ff_input(name)
+        if self.input_order == "alphabetical" and not split_feedback:
+            return sorted(preds)
+        others = [p for p in preds if p != ff]
+        if self.input_order == "alphabetical":
+            others = sorted(others)
+        return ([ff] if ff is not None else []) + others
+
+    def _edge_costs(self, mode):
+        """Cost of each edge in steps for the given unroll mode."""
+        if mode == "biological":
+            return {e: 1 for e in self.edges}
+        position = {n: i for i, n in enumerate(self.feedforward_order())}
+        return {(s, d): (0 if position[s] < position[d] else 1)
+                for s, d in self.edges}
+
+    def first_image_steps(self, mode="biological"):
+        """First step at which each node carries image-driven signal.
+
+        Biological unroll (§2.1): every edge costs one step, so node k of a
+        chain (inputs at k = 1) is image-driven from step k − 1 and a node is
+        image-driven from its shortest edge distance to an input node.
+        Per-step feed-forward unroll (§2.2): edges along the feed-forward
+        order are free, edges against it (feedback) cost one step.
+        Earlier outputs are the response to zero stand-ins: identical for
+        every example, not zero.
+        """
+        _check_choice(mode, "unroll", UNROLL_MODES)
+        costs = self._edge_costs(mode)
+        dist = {n: 0 for n in self.input_nodes}
+        heap = [(0, n) for n in self.input_nodes]
+        while heap:
+            d, n = heapq.heappop(heap)
+            if d > dist.get(n, float("inf")):
+                continue
+            for s, t in self.edges:
+                if s == n and d + costs[(s, t)] < dist.get(t, float("inf")):
+                    dist[t] = d + costs[(s, t)]
+                    heapq.heappush(heap, (dist[t], t))
+        return {n: dist[n] for n in self.node_names if n in dist}
+
+    def feedforward_order(self):
+        """Node order for the per-step feed-forward unroll (§2.2).
+
+        The explicit `ff_order` if given. Otherwise: the feed-forward tree
+        (each node's `shape_from` edge) is kept, every other edge is added in
+        declaration order unless it would close a cycle (such edges are the
+        feedback edges), and the resulting DAG is sorted topologically, ties
+        in node declaration order. For an acyclic graph this is simply a
+        topological order, as in the original.
+        """
+        if self.ff_order:
+            return list(self.ff_order)
+        names = self.node_names
+        index = {n: i for i, n in enumerate(names)}
+        succ = {n: set() for n in names}
+
+        def reaches(a, b):
+            stack, seen = [a], set()
+            while stack:
+                x = stack.pop()
+                if x == b:
+                    return True
+                if x not in seen:
+                    seen.add(x)
+                    stack.extend(succ[x])
+            return False
+
+        for n in names:
+            ff = self.ff_input(n)
+            if ff is not None:
+                succ[ff].add(n)
+        for src, dst in self.edges:
+            if dst not in succ[src] and not reaches(dst, src):
+                succ[src].add(dst)
+        indeg = {n: 0 for n in names}
+        for n in names:
+            for m in succ[n]:
+                indeg[m] += 1
+        heap = [(index[n], n) for n in names if indeg[n] == 0]
+        heapq.heapify(heap)
+        order = []
+        while heap:
+            _, n = heapq.heappop(heap)
+            order.append(n)
+            for m in succ[n]:
+                indeg[m] -= 1
+                if indeg[m] == 0:
+                    heapq.heappush(heap, (index[m], m))
+        return order
+
+    def longest_path(self, target=None):
+        """Edges on the longest simple feed-forward path input → target."""
+        target = target or self.output
+        order = self.feedforward_order()
+        position = {n: i for i, n in enumerate(order)}
+        longest = {n: 0 if n in self.input_nodes else None for n in order}
+        for n in order:
+            for p in self.predecessors(n):
+                if position[p] < position[n] and longest[p] is not None:
+                    cand = longest[p] + 1
+                    if longest[n] is None or cand > longest[n]:
+                        longest[n] = cand
+        return longest[target]
+
+    # --- validation ---------------------------------------------------------
+
+    def validate(self):
+        names = self.node_names
+        if not names:
+            raise GraphSpecError("A graph needs at least one node.")
+        seen = set()
+        for n in names:
+            if not isinstance(n, str) or not n or "/" in n:
+                raise GraphSpecError(f"Invalid node name {n!r}: use a "
+                                     f"non-empty string without '/'.")
+            if n in seen:
+                raise GraphSpecError(f"Duplicate node name {n!r}.")
+            seen.add(n)
+        _check_choice(self.input_order, "input_order", INPUT_ORDERS)
+        for src, dst in self.edges:
+            for end in (src, dst):
+                if end not in seen:
+                    raise GraphSpecError(
+                        f"Edge ({src!r} -> {dst!r}) refers to unknown node "
+                        f"{end!r}; nodes are {names}.")
+        if not self.input_nodes:
+            raise GraphSpecError(
+                "No input node: give the first node an `input_shape` "
+                "[H, W, C].")
+        for node in self.nodes:
+            self._validate_node(node)
+        depth = self.first_image_steps("biological")
+        unreachable = [n for n in names if n not in depth]
+        if unreachable:
+            raise GraphSpecError(
+                f"Node(s) {unreachable} cannot be reached from the input "
+                f"node(s) {self.input_nodes}; add an edge into them or "
+                f"remove them.")
+        self._validate_ff_tree()
+        if self.output is None:
+            sinks = [n for n in names if not self.successors(n)]
+            if len(sinks) != 1:
+                raise GraphSpecError(
+                    f"Cannot infer the readout node: nodes without "
+                    f"successors are {sinks}; set `output`.")
+            self.output = sinks[0]
+        elif self.output not in seen:
+            raise GraphSpecError(f"Readout node {self.output!r} is not a "
+                                 f"node; nodes are {names}.")
+        if self.ff_order is not None:
+            self._validate_ff_order()
+
+    def _validate_node(self, node):
+        preds = self.predecessors(node.name)
+        if node.input_shape is not None:
+            shape = list(node.input_shape)
+            if len(shape) != 3 or any(
+                    not isinstance(s, int) or s < 1 for s in shape):
+                raise GraphSpecError(
+                    f"Input node {node.name!r}: input_shape must be "
+                    f"[H, W, C] positive ints, got {node.input_shape!r}.")
+        else:
+            if not preds:
+                raise GraphSpecError(
+                    f"Node {node.name!r} has no incoming edge and no "
+                    f"input_shape: connect it or make it an input node.")
+            if node.shape_from is not None and node.shape_from not in preds:
+                raise GraphSpecError(
+                    f"Node {node.name!r}: shape_from={node.shape_from!r} "
+                    f"is not one of its predecessors {preds}.")
+        for key in ("pre_memory", "post_memory"):
+            layers = getattr(node, key)
+            if not isinstance(layers, list):
+                raise GraphSpecError(f"Node {node.name!r}: {key} must be a "
+                                     f"list of layer specs, got {layers!r}.")
+            for spec in layers:
+                if not isinstance(spec, dict) or not (
+                        "layer" in spec or "class_name" in spec):
+                    raise GraphSpecError(
+                        f"Node {node.name!r}: each {key} entry must be a "
+                        f"dict with a 'layer' key, got {spec!r}.")
+        if node.cell is not None and (
+                not isinstance(node.cell, dict) or "cell" not in node.cell):
+            raise GraphSpecError(
+                f"Node {node.name!r}: cell must be None or a dict with a "
+                f"'cell' key naming the cell class, got {node.cell!r}.")
+        harbor = dict(node.harbor)
+        allowed = {"channel_op", "projection"}
+        if set(harbor) - allowed:
+            raise GraphSpecError(
+                f"Node {node.name!r}: unknown harbor options "
+                f"{sorted(set(harbor) - allowed)}; allowed: "
+                f"{sorted(allowed)}.")
+        _check_choice(harbor.get("channel_op", "concat"),
+                      f"node {node.name!r} harbor channel_op", CHANNEL_OPS)
+
+    def _validate_ff_tree(self):
+        for name in self.node_names:
+            chain, n = [name], name
+            while self.ff_input(n) is not None:
+                n = self.ff_input(n)
+                if n in chain:
+                    raise GraphSpecError(
+                        f"Feed-forward inputs (shape_from) form a cycle "
+                        f"{chain + [n]}; each node's shape_from chain must "
+                        f"end at an input node.")
+                chain.append(n)
+
+    def _validate_ff_order(self):
+        order = list(self.ff_order)
+        if sorted(order) != sorted(self.node_names):
+            raise GraphSpecError(
+                f"ff_order {order} must list every node exactly once; "
+                f"nodes are {self.node_names}.")
+        position = {n: i for i, n in enumerate(order)}
+        for name in self.node_names:
+            ff = self.ff_input(name)
+            if ff is not None and position[ff] > position[name]:
+                raise GraphSpecError(
+                    f"ff_order contradicts the edges: {name!r} comes before "
+                    f"its feed-forward input {ff!r}; move {ff!r} earlier.")
+
+
+def _edge_tuple(edge):
+    if isinstance(edge, dict):
+        if set(edge) != {"from", "to"}:
+            raise GraphSpecError(f"Edge dicts need exactly 'from' and 'to', "
+                                 f"got {edge!r}.")
+        return (edge["from"], edge["to"])
+    try:
+        src, dst = edge
+    except (TypeError, ValueError):
+        raise GraphSpecError(f"An edge must be a (source, target) pair, got "
+                             f"{edge!r}.") from None
+    return (src, dst)
+
+
+def _check_choice(value, name, choices):
+    if value not in choices:
+        raise GraphSpecError(f"{name} must be one of {list(choices)}, got "
+                             f"{value!r}.")

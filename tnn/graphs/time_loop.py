@@ -1,0 +1,209 @@
+"""A symbolic loop over time steps, per Keras backend.
+
+`keras.ops.scan` requires the per-step outputs to have the carry's structure
+and `keras.ops.fori_loop` has no per-step outputs, so collecting node outputs
+over time would mean carrying (and, for gradients, storing) a growing buffer.
+This module is the one place that talks to the backend's native loop:
+TensorFlow `tf.while_loop` + `TensorArray`, JAX `lax.scan`, and a Python
+loop elsewhere (e.g. torch, where a symbolic loop brings nothing).
+
+The graph size (and so trace/compile time) is independent of the number of
+steps on TensorFlow and JAX.
+"""
+
+import keras
+from keras import ops
+from keras import tree
+
+
+def loop(body, carry, start, stop, ys_specs, remat=False, constants=()):
+    """Runs `carry, ys = body(t, carry, *constants)` for t in [start, stop).
+
+    Args:
+        body: `(t, carry, *constants) -> (new_carry, ys)`; `t` is a scalar
+            int tensor; `ys` is a tuple of tensors collected at every step.
+            The body must reach outside tensors only through `constants`
+            (gradient checkpointing needs them as explicit inputs).
+        ys_specs: `(shape, dtype)` of each element of `ys` (shape may hold
+            None, e.g. for the batch axis).
+        carry: nested structure of tensors (shapes fixed across steps).
+        start, stop: Python ints.
+        remat: recompute each step's activations in the backward pass
+            instead of storing them (gradient checkpointing over time).
+        constants: tensors used by every step (e.g. the images).
+
+    Returns:
+        `(final_carry, stacked_ys)` with each of `stacked_ys` shaped
+        `[stop - start, ...]`; `final_carry` is None for a rematerialized
+        TensorFlow loop (its gradient is defined through `stacked_ys` only).
+    """
+    if stop <= start:
+        raise ValueError(f"Empty time loop [{start}, {stop}).")
+    constants = tuple(constants)
+    backend = keras.backend.backend()
+    if backend == "tensorflow" and remat:
+        return _tf_remat_loop(body, carry, start, stop, ys_specs, constants)
+    if remat:
+        step = _rematted(body, constants)
+    else:
+        def step(t, c):
+            return body(t, c, *constants)
+    if backend == "tensorflow":
+        return _tf_loop(step, carry, start, stop, ys_specs)
+    if backend == "jax":
+        return _jax_loop(step, carry, start, stop)
+    return _python_loop(step, carry, start, stop)
+
+
+def _rematted(body, constants):
+    """Wraps `body` so its activations are recomputed for the gradient.
+
+    Every tensor the step reads is an explicit argument of the rematerialized
+    function (TensorFlow's `recompute_grad` rejects captured tensors); the
+    step index travels as a float so it is a differentiable-typed input.
+    """
+    n_const = len(constants)
+
+    def step(t, carry):
+        flat = tree.flatten(carry)
+        n_carry = len(flat)
+        structure = {}
+
+        def flat_body(t_float, *args):
+            consts = args[:n_const]
+            flat_carry = args[n_const:]
+            new_carry, ys = body(ops.cast(t_float, "int32"),
+                                 tree.pack_sequence_as(carry, flat_carry),
+                                 *consts)
+            structure["carry"] = new_carry
+            structure["ys"] = ys
+            return tuple(tree.flatten(new_carry)) + tuple(tree.flatten(ys))
+
+        out = list(keras.remat(flat_body)(ops.cast(t, "float32"),
+                                          *constants, *flat))
+        new_carry = tree.pack_sequence_as(structure["carry"], out[:n_carry])
+        ys = tree.pack_sequence_as(structure["ys"], out[n_carry:])
+        return new_carry, ys
+
+    return step
+
+
+def _tf_loop(body, carry, start, stop, ys_specs):
+    import tensorflow as tf
+
+    n = stop - start
+    tas = [tf.TensorArray(dtype, size=n, element_shape=tf.TensorShape(shape))
+           for shape, dtype in ys_specs]
+
+    def cond(t, c, arrays):
+        return t < stop
+
+    def step(t, c, arrays):
+        new_c, ys = body(t, c)
+        arrays = [a.write(t - start, y)
+                  for a, y in zip(arrays, tree.flatten(ys))]
+        return t + 1, new_c, arrays
+
+    _, final, tas = tf.while_loop(
+        cond, step, (tf.constant(start, tf.int32), carry, tas),
+        maximum_iterations=n)
+    return final, tuple(ta.stack() for ta in tas)
+
+
+def _tf_remat_loop(body, carry, start, stop, ys_specs, constants):
+    """Gradient checkpointing over time with TensorFlow.
+
+    `tf.recompute_grad` cannot be used inside a `tf.while_loop` body (its
+    gradient captures variable handles across the loop boundary), so the
+    loop gets its own gradient: the forward pass stores only each step's
+    input carry (node outputs and states); the backward pass walks the steps
+    in reverse, recomputes one step under a tape and propagates the
+    vector-Jacobian product to the previous carry, the constants and the
+    variables.
+    """
+    import tensorflow as tf
+
+    n = stop - start
+    flat_init = tree.flatten(carry)
+    n_const, n_carry = len(constants), len(flat_init)
+
+    def run_step(t, flat, consts):
+        new_c, ys = body(t, tree.pack_sequence_as(carry, flat), *consts)
+        return tree.flatten(new_c), list(tree.flatten(ys))
+
+    @tf.custom_gradient
+    def forward(*args):
+        consts, flat0 = list(args[:n_const]), list(args[n_const:])
+        saved = [tf.TensorArray(x.dtype, size=n, element_shape=x.shape)
+                 for x in flat0]
+        outs = [tf.TensorArray(dtype, size=n,
+                               element_shape=tf.TensorShape(shape))
+                for shape, dtype in ys_specs]
+
+        def step(t, flat, saved, outs):
+            saved = [a.write(t - start, x) for a, x in zip(saved, flat)]
+            new_flat, ys = run_step(t, flat, consts)
+            outs = [a.write(t - start, y) for a, y in zip(outs, ys)]
+            return t + 1, new_flat, saved, outs
+
+        _, _, saved, outs = tf.while_loop(
+            lambda t, *_: t < stop, step,
+            (tf.constant(start, tf.int32), flat0, saved, outs),
+            maximum_iterations=n)
+        stacked = [a.stack() for a in outs]
+
+        def grad_fn(*dys, variables=None):
+            variables = list(variables or [])
+            dys = [tf.zeros_like(y) if d is None else d
+                   for d, y in zip(dys, stacked)]
+
+            def back(t, dflat, dconsts, dvars):
+                flat = [a.read(t - start) for a in saved]
+                dy = [d[t - start] for d in dys]
+                with tf.GradientTape() as tape:
+                    tape.watch(flat)
+                    tape.watch(consts)
+                    new_flat, ys = run_step(t, flat, consts)
+                grads = tape.gradient(
+                    new_flat + ys, flat + consts + variables,
+                    output_gradients=dflat + dy,
+                    unconnected_gradients=tf.UnconnectedGradients.ZERO)
+                gflat = grads[:n_carry]
+                gconst = grads[n_carry:n_carry + n_const]
+                gvars = grads[n_carry + n_const:]
+                return (t - 1, gflat,
+                        [a + b for a, b in zip(dconsts, gconst)],
+                        [a + b for a, b in zip(dvars, gvars)])
+
+            zeros = ([tf.zeros_like(x) for x in flat0],
+                     [tf.zeros_like(c) for c in consts],
+                     [tf.zeros_like(v) for v in variables])
+            _, dflat, dconsts, dvars = tf.while_loop(
+                lambda t, *_: t >= start, back,
+                (tf.constant(stop - 1, tf.int32),) + zeros,
+                maximum_iterations=n)
+            return list(dconsts) + list(dflat), list(dvars)
+
+        return stacked, grad_fn
+
+    stacked = forward(*constants, *flat_init)
+    return None, tuple(stacked)
+
+
+def _jax_loop(body, carry, start, stop):
+    import jax.numpy as jnp
+    from jax import lax
+
+    def step(c, t):
+        new_c, ys = body(t, c)
+        return new_c, ys
+
+    return lax.scan(step, carry, jnp.arange(start, stop))
+
+
+def _python_loop(body, carry, start, stop):
+    collected = []
+    for t in range(start, stop):
+        carry, ys = body(ops.convert_to_tensor(t, "int32"), carry)
+        collected.append(tuple(ys))
+    return carry, tuple(ops.stack(list(col)) for col in zip(*collected))

@@ -1,0 +1,114 @@
+"""The 11-layer ("intermediate") zoo backbones, §4.2 and §4.3.
+
+Non-RGC models: every layer from conv2 to conv10 is the ResNet-like unit of
+§3.10 (`x = elu(conv(u))`, cell, `conv`, `+ ℛ(u)`, elu); conv4–conv10 carry
+the cell. `rgc_intermediate`: a plain backbone with the median reciprocal
+gated cell in conv4–conv10 and five long-range feedback edges.
+"""
+
+from tnn.zoo.layers import DROPOUT, ELU, MAX_POOL, conv, readout_init
+
+LAYERS = tuple(f"conv{i}" for i in range(1, 11))
+CELL_LAYERS = LAYERS[3:]
+WIDTHS = dict(zip(LAYERS, (64, 64, 64, 128, 128, 256, 256, 512, 512, 512)))
+POOLED = ("conv1", "conv4", "conv6", "conv7", "conv10")
+_DECAY = 1e-4
+
+
+def _cells(cell, **kwargs):
+    return {layer: {"cell": cell, "filters": WIDTHS[layer], **kwargs}
+            for layer in CELL_LAYERS}
+
+
+CELLS = {
+    "timedecay": {layer: {"cell": "TimeDecayCell", "decay_init": 0.0,
+                          "learnable": True} for layer in CELL_LAYERS},
+    "simplernn": _cells("ConvRNNCell", variant="zoo", kernel_size=3,
+                        layer_norm=False, weight_decay=_DECAY,
+                        bias_weight_decay=_DECAY),
+    "gru": _cells("ConvGRUCell", kernel_size=3, forget_bias=1.0,
+                  weight_decay=_DECAY),
+    "lstm": _cells("ConvLSTMCell", kernel_size=3, forget_bias=1.0,
+                   weight_decay=_DECAY),
+    "intersectionrnn": _cells("ConvIntersectionRNNCell", kernel_size=3,
+                              forget_bias=1.0, weight_decay=_DECAY),
+    "ugrnn": _cells("ConvUGRNNCell", kernel_size=3, forget_bias=1.0,
+                    weight_decay=_DECAY),
+}
+
+# rgc_intermediate, §4.3: backbone widths and the feedback edges (edges_5).
+RGC_WIDTHS = dict(zip(LAYERS, (64, 128, 128, 128, 128, 256, 256, 256, 512,
+                               512)))
+RGC_POOLED = POOLED
+RGC_FEEDBACK = (("conv8", "conv5"), ("conv9", "conv6"), ("conv10", "conv7"),
+                ("conv7", "conv6"), ("conv10", "conv9"))
+
+
+def _readout(num_classes):
+    return {"name": "imnetds",
+            "pre_memory": [{"layer": "global_pool", "kind": "avg"},
+                           dict(DROPOUT), {"layer": "flatten"},
+                           {"layer": "fc", "units": num_classes,
+                            "activation": None, "weight_decay": _DECAY,
+                            "kernel_initializer": readout_init(),
+                            "bias_initializer": 1.0}]}
+
+
+def _chain(nodes, extra_edges=()):
+    names = [n["name"] for n in nodes]
+    return {"nodes": nodes,
+            "edges": list(zip(names[:-1], names[1:])) + list(extra_edges),
+            "output": "imnetds", "input_order": "alphabetical"}
+
+
+def intermediate_spec(cell_type, num_classes=1000,
+                      input_shape=(224, 224, 3)):
+    """The GraphSpec dict of `<cell_type>_intermediate` (non-RGC)."""
+    cells = CELLS[cell_type]
+    nodes = [{"name": "conv1", "input_shape": list(input_shape),
+              "pre_memory": [conv(64, kernel_size=7, strides=2),
+                             dict(DROPOUT)],
+              "post_memory": [dict(ELU), dict(MAX_POOL)]}]
+    for layer in LAYERS[1:]:
+        width = WIDTHS[layer]
+        post = [conv(width), {"layer": "residual_add",
+                              "weight_decay": _DECAY}, dict(ELU)]
+        if layer in POOLED:
+            post.append(dict(MAX_POOL))
+        nodes.append({
+            "name": layer,
+            "pre_memory": [conv(width, activation="elu"), dict(DROPOUT)],
+            "cell": dict(cells[layer]) if layer in cells else None,
+            "post_memory": post})
+    nodes.append(_readout(num_classes))
+    return _chain(nodes)
+
+
+def rgc_intermediate_cell(layer):
+    """The median RGC of §3.8 for one layer (constants are its defaults)."""
+    return {"cell": "MedianReciprocalGatedCell",
+            "filters": RGC_WIDTHS[layer]}
+
+
+def rgc_intermediate_spec(num_classes=1000, input_shape=(224, 224, 3)):
+    """The GraphSpec dict of `rgc_intermediate` (also `_t22`)."""
+    nodes = []
+    for layer in LAYERS:
+        first = layer == "conv1"
+        node = {"name": layer,
+                "pre_memory": [conv(RGC_WIDTHS[layer],
+                                    kernel_size=7 if first else 3,
+                                    strides=2 if first else 1),
+                               dict(DROPOUT)]}
+        if first:
+            node["input_shape"] = list(input_shape)
+        if layer in CELL_LAYERS:
+            node["cell"] = rgc_intermediate_cell(layer)
+            node["post_memory"] = ([dict(MAX_POOL)] if layer in RGC_POOLED
+                                   else [])
+        else:
+            node["post_memory"] = [dict(ELU)] + (
+                [dict(MAX_POOL)] if layer in RGC_POOLED else [])
+        nodes.append(node)
+    nodes.append(_readout(num_classes))
+    return _chain(nodes, RGC_FEEDBACK)
