@@ -28,7 +28,8 @@ def get_initializer(init, **kwargs):
     """Returns a Keras initializer.
 
     Args:
-        init: an initializer object, a serialized initializer dict, a name in
+        init: an initializer object (copied), a serialized initializer dict,
+            a name in
             the table above (TF1 names included), a number (constant), or None
             (zeros).
         **kwargs: keyword arguments for a named initializer (e.g. `stddev`).
@@ -36,7 +37,10 @@ def get_initializer(init, **kwargs):
     if init is None:
         return keras.initializers.Zeros()
     if isinstance(init, keras.initializers.Initializer):
-        return init
+        # A fresh copy: Keras draws the same values each time one unseeded
+        # initializer object is reused, which would tie weights together.
+        return keras.initializers.deserialize(
+            keras.initializers.serialize(init))
     if isinstance(init, (int, float)) and not isinstance(init, bool):
         return keras.initializers.Constant(float(init))
     if isinstance(init, dict):

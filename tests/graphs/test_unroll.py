@@ -206,3 +206,30 @@ def test_unknown_node_and_bad_inputs():
 def test_feedforward_spec_validation_for_graph():
     spec = GraphSpec(**linear_spec())
     assert spec.feedforward_order() == ["conv1", "conv2", "conv3", "readout"]
+
+
+@pytest.mark.parametrize("remat", [False, True])
+def test_python_time_loop_matches_symbolic(remat):
+    keras.utils.set_random_seed(8)
+    spec = chain_spec(n=3, size=8, feedback=[("conv3", "conv1")],
+                      cell={"cell": "TimeDecayCell", "decay_init": 0.3})
+    symbolic = TNNGraph(spec, times=6, image_off=4, remat=remat)
+    python = TNNGraph(spec, times=6, image_off=4, remat=remat,
+                      time_loop="python")
+    python.set_weights(symbolic.get_weights())
+    x = tf.constant(np.random.default_rng(3).standard_normal(
+        (2, 8, 8, 3)).astype("float32"))
+
+    @tf.function
+    def run(model):
+        with tf.GradientTape() as tape:
+            out = model(x, training=True)
+            loss = tf.reduce_sum(tf.square(out))
+        return out, tape.gradient(loss, model.trainable_variables)
+
+    out_s, g_s = run(symbolic)
+    out_p, g_p = run(python)
+    np.testing.assert_allclose(out_p.numpy(), out_s.numpy(), atol=1e-6)
+    for a, b in zip(g_s, g_p):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4,
+                                   atol=1e-6)

@@ -10,6 +10,9 @@ import importlib
 from tnn.cells.base import RecurrentCell
 from tnn.cells.layer_norm import TNNLayerNorm
 
+__all__ = ["RecurrentCell", "TNNLayerNorm", "CELLS", "get_cell_class",
+           "list_cells"]
+
 # name -> module defining it (one public cell per module).
 CELLS = {
     "TimeDecayCell": "tnn.cells.time_decay_cell",

@@ -17,6 +17,8 @@ Cells that need more than the pre-memory output declare it:
         resized non-feed-forward harbor inputs (None when there are none).
 """
 
+import inspect
+
 import keras
 from keras import ops
 
@@ -107,3 +109,48 @@ def depthwise_separable_conv2d(x, depthwise_kernel, pointwise_kernel,
     if bias is not None:
         y = y + bias
     return y
+
+
+# --- argument checks shared by the cells ------------------------------------
+
+def check_activation_name(value, name):
+    """Activations are names (or None = identity) so that configs serialize."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{name} must be an activation name such as 'elu' "
+                         f"(or None for identity), got {value!r}.")
+    utils.get_activation(value)
+
+
+def check_optional_channels(value, name):
+    return None if value is None else utils.check_positive_int(value, name)
+
+
+def init_args_config(layer):
+    """{argument: attribute} for every `__init__` argument of `layer`
+    (initializer objects serialized)."""
+    params = inspect.signature(type(layer).__init__).parameters
+    config = {key: getattr(layer, key) for key, param in params.items()
+              if key != "self" and param.kind != param.VAR_KEYWORD}
+    return {key: keras.initializers.serialize(value)
+            if isinstance(value, keras.initializers.Initializer) else value
+            for key, value in config.items()}
+
+
+def check_side_inputs(cell, inputs, residual, feedback, needs_residual):
+    """Checks `residual=` / `feedback=` against the cell's channel counts."""
+    checks = [("feedback", feedback, cell.feedback_channels)]
+    if needs_residual:
+        checks.append(("residual", residual, cell.residual_channels))
+    for name, tensor, channels in checks:
+        where = f"{type(cell).__name__} '{cell.name}'"
+        if (tensor is None) != (channels is None):
+            raise ValueError(
+                f"{where} got {name}={'None' if tensor is None else 'a tensor'}"
+                f" but {name}_channels={channels}; build the cell with "
+                f"{name}_channels=<int> and pass {name}= at every call.")
+        expected = tuple(inputs.shape[1:3]) + (channels,)
+        if tensor is not None and tuple(tensor.shape[1:]) != expected:
+            raise ValueError(
+                f"{where}: {name} must be NHWC of shape (B,) + {expected} "
+                f"(the input's H×W; resize it first), got "
+                f"{tuple(tensor.shape)}.")

@@ -6,10 +6,9 @@ from keras import ops
 
 from tnn import utils
 from tnn.api import tnn_export
-from tnn.cells.base import RecurrentCell, conv2d
-from tnn.cells.reciprocal_gated_cell import (
-    check_activation_name, check_optional_channels, check_side_inputs,
-    fresh_initializer, init_args_config)
+from tnn.cells.base import (
+    RecurrentCell, check_activation_name, check_optional_channels,
+    check_side_inputs, conv2d, init_args_config)
 
 TF1_SCOPE = "EfficientGateCell"
 
@@ -98,7 +97,7 @@ class EfficientGateCell(RecurrentCell):
                 "time step (post_conv_BN_t<k>), which needs a time index the "
                 "cell API does not have; set both to False.")
         if kernel_initializer != "normal":
-            fresh_initializer(kernel_initializer)
+            utils.get_initializer(kernel_initializer)
         super().__init__(**kwargs)
         self.filters = filters
         self.tau_filter_size = utils.as_pair(tau_filter_size,
@@ -131,7 +130,7 @@ class EfficientGateCell(RecurrentCell):
             initializer = keras.initializers.VarianceScaling(
                 scale=2.0, mode="fan_out", distribution="untruncated_normal")
         elif initializer is None:
-            initializer = fresh_initializer(self.kernel_initializer)
+            initializer = utils.get_initializer(self.kernel_initializer)
         name = tf1_name.replace("weights", "kernel").replace("/", "_")
         self._tf1_names[name] = f"{TF1_SCOPE}/{tf1_name}"
         return self.add_weight(

@@ -3,10 +3,10 @@
 
 from tnn import utils
 from tnn.api import tnn_export
-from tnn.cells.base import RecurrentCell, conv2d, depthwise_separable_conv2d
-from tnn.cells.reciprocal_gated_cell import (
-    NONLINEARITIES, TF1_SCOPE, check_activation_name, check_optional_channels,
-    check_side_inputs, fresh_initializer, init_args_config)
+from tnn.cells.base import (
+    RecurrentCell, check_activation_name, check_optional_channels,
+    check_side_inputs, conv2d, depthwise_separable_conv2d, init_args_config)
+from tnn.cells.reciprocal_gated_cell import NONLINEARITIES, TF1_SCOPE
 
 # The median of the hyperparameter search (`median_rgcell_cfg.py`).
 MEDIAN_TAU = 0.9219348064291611
@@ -133,7 +133,7 @@ class MedianReciprocalGatedCell(RecurrentCell):
             init = utils.get_initializer("variance_scaling",
                                          scale=MEDIAN_KERNEL_SCALE)
         else:
-            init = fresh_initializer(self.kernel_initializer)
+            init = utils.get_initializer(self.kernel_initializer)
         return self._tf1_weight(tf1_name, shape, init,
                                 utils.tf1_l2(self.weight_decay))
 

@@ -1,14 +1,13 @@
 """The general Reciprocal Gated Cell (tnn `reciprocalgaternn.py`, zoo
 `cells.py`; the cell of `rgc_shallow`)."""
 
-import inspect
-
-import keras
 from keras import ops
 
 from tnn import utils
 from tnn.api import tnn_export
-from tnn.cells.base import RecurrentCell, conv2d, depthwise_separable_conv2d
+from tnn.cells.base import (
+    RecurrentCell, check_activation_name, check_optional_channels,
+    check_side_inputs, conv2d, depthwise_separable_conv2d, init_args_config)
 from tnn.cells.layer_norm import TNNLayerNorm
 
 TF1_SCOPE = "ReciprocalGateCell"
@@ -118,7 +117,7 @@ class ReciprocalGatedCell(RecurrentCell):
                 "recurrent_keep_prob=1.0, batch_norm=batch_norm_cell_out="
                 "False.")
         utils.tf1_l2(weight_decay)
-        fresh_initializer(kernel_initializer,
+        utils.get_initializer(kernel_initializer,
                           **(kernel_initializer_kwargs or {}))
         super().__init__(**kwargs)
         self.filters = filters
@@ -176,7 +175,7 @@ class ReciprocalGatedCell(RecurrentCell):
                                initializer=initializer, regularizer=regularizer)
 
     def _kernel_init(self):
-        return fresh_initializer(self.kernel_initializer,
+        return utils.get_initializer(self.kernel_initializer,
                                  **self.kernel_initializer_kwargs)
 
     def _make_op(self, scope, in_ch, out_ch, kind, bias_init=None):
@@ -348,53 +347,3 @@ class ReciprocalGatedCell(RecurrentCell):
         config = super().get_config()
         config.update(init_args_config(self))
         return config
-
-
-def check_activation_name(value, name):
-    """Activations are names (or None = identity) so that configs serialize."""
-    if value is not None and not isinstance(value, str):
-        raise ValueError(f"{name} must be an activation name such as 'elu' "
-                         f"(or None for identity), got {value!r}.")
-    utils.get_activation(value)
-
-
-def fresh_initializer(spec, **kwargs):
-    """A new initializer for every weight (Keras reuses one seed per object)."""
-    if isinstance(spec, keras.initializers.Initializer):
-        spec = keras.initializers.serialize(spec)
-    return utils.get_initializer(spec, **kwargs)
-
-
-def check_optional_channels(value, name):
-    return None if value is None else utils.check_positive_int(value, name)
-
-
-def init_args_config(layer):
-    """{argument: attribute} for every `__init__` argument of `layer`
-    (initializer objects serialized)."""
-    params = inspect.signature(type(layer).__init__).parameters
-    config = {key: getattr(layer, key) for key, param in params.items()
-              if key != "self" and param.kind != param.VAR_KEYWORD}
-    return {key: keras.initializers.serialize(value)
-            if isinstance(value, keras.initializers.Initializer) else value
-            for key, value in config.items()}
-
-
-def check_side_inputs(cell, inputs, residual, feedback, needs_residual):
-    """Checks `residual=` / `feedback=` against the cell's channel counts."""
-    checks = [("feedback", feedback, cell.feedback_channels)]
-    if needs_residual:
-        checks.append(("residual", residual, cell.residual_channels))
-    for name, tensor, channels in checks:
-        where = f"{type(cell).__name__} '{cell.name}'"
-        if (tensor is None) != (channels is None):
-            raise ValueError(
-                f"{where} got {name}={'None' if tensor is None else 'a tensor'}"
-                f" but {name}_channels={channels}; build the cell with "
-                f"{name}_channels=<int> and pass {name}= at every call.")
-        expected = tuple(inputs.shape[1:3]) + (channels,)
-        if tensor is not None and tuple(tensor.shape[1:]) != expected:
-            raise ValueError(
-                f"{where}: {name} must be NHWC of shape (B,) + {expected} "
-                f"(the input's H×W; resize it first), got "
-                f"{tuple(tensor.shape)}.")

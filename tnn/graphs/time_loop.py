@@ -16,7 +16,8 @@ from keras import ops
 from keras import tree
 
 
-def loop(body, carry, start, stop, ys_specs, remat=False, constants=()):
+def loop(body, carry, start, stop, ys_specs, remat=False, constants=(),
+         symbolic=True):
     """Runs `carry, ys = body(t, carry, *constants)` for t in [start, stop).
 
     Args:
@@ -31,6 +32,9 @@ def loop(body, carry, start, stop, ys_specs, remat=False, constants=()):
         remat: recompute each step's activations in the backward pass
             instead of storing them (gradient checkpointing over time).
         constants: tensors used by every step (e.g. the images).
+        symbolic: False unrolls the steps in Python instead (a graph that
+            grows with the number of steps, but that runs faster on CPU;
+            see `TNNGraph`'s `time_loop` argument).
 
     Returns:
         `(final_carry, stacked_ys)` with each of `stacked_ys` shaped
@@ -41,6 +45,8 @@ def loop(body, carry, start, stop, ys_specs, remat=False, constants=()):
         raise ValueError(f"Empty time loop [{start}, {stop}).")
     constants = tuple(constants)
     backend = keras.backend.backend()
+    if not symbolic:
+        backend = "python"
     if backend == "tensorflow" and remat:
         return _tf_remat_loop(body, carry, start, stop, ys_specs, constants)
     if remat:

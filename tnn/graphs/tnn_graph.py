@@ -58,11 +58,19 @@ class TNNGraph(keras.Model):
             results, less work; see `tnn.graphs.unroll`).
         remat: recompute activations in the backward pass (gradient
             checkpointing over time): less memory, more compute.
+        time_loop: "symbolic" runs the steps in the backend's loop
+            (`tf.while_loop`, `lax.scan`): the traced graph and its trace /
+            compile time do not grow with T. "python" unrolls the steps in
+            Python: a graph that grows with T, but on CPU TensorFlow runs
+            such graphs faster (independent nodes of neighbouring steps run
+            concurrently, and the backward pass needs no loop
+            accumulators; see benchmarks/RESULTS.md). Results are the same.
     """
 
     def __init__(self, spec, input_shape=None, times=None, image_off=None,
                  blank_value=0.5, unroll="biological",
-                 share_pre_stimulus=True, remat=False, **kwargs):
+                 share_pre_stimulus=True, remat=False, time_loop="symbolic",
+                 **kwargs):
         super().__init__(**kwargs)
         self.spec = GraphSpec.from_dict(spec)
         if unroll not in UNROLL_MODES:
@@ -80,6 +88,10 @@ class TNNGraph(keras.Model):
         self.blank_value = float(blank_value)
         self.share_pre_stimulus = bool(share_pre_stimulus)
         self.remat = bool(remat)
+        if time_loop not in ("symbolic", "python"):
+            raise ValueError(f"time_loop must be 'symbolic' or 'python', "
+                             f"got {time_loop!r}.")
+        self.time_loop = time_loop
 
         self.input_names = {}
         self.graph_nodes = {}
@@ -273,7 +285,8 @@ class TNNGraph(keras.Model):
         return unroll_lib.run(
             self.graph_nodes, self.plan, frames, steps, nodes,
             self.output_shapes, self.state_shapes, training=training,
-            share=share, remat=self.remat, dtype=self.compute_dtype)
+            share=share, remat=self.remat, dtype=self.compute_dtype,
+            symbolic=self.time_loop == "symbolic")
 
     def _frames(self, inputs, times):
         shape = tuple(inputs.shape)
@@ -326,6 +339,7 @@ class TNNGraph(keras.Model):
             unroll=self.unroll_mode,
             share_pre_stimulus=self.share_pre_stimulus,
             remat=self.remat,
+            time_loop=self.time_loop,
         )
         return config
 

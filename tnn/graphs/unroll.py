@@ -120,7 +120,8 @@ def _broadcast(x, batch):
 
 
 def run(nodes, plan, frames, times, collect, output_specs, state_specs,
-        training=None, share=True, remat=False, dtype="float32"):
+        training=None, share=True, remat=False, dtype="float32",
+        symbolic=True):
     """Unrolls the graph.
 
     Args:
@@ -135,6 +136,8 @@ def run(nodes, plan, frames, times, collect, output_specs, state_specs,
         share: compute pre-stimulus steps once per batch (see module doc).
         remat: recompute activations in the backward pass.
         dtype: dtype of zero stand-ins and states.
+        symbolic: run the steps after the warm-up in a symbolic loop (True)
+            or unrolled in Python (False).
 
     Returns:
         dict node -> tensor `[B, T, ...]` for the nodes in `collect`.
@@ -209,7 +212,8 @@ def run(nodes, plan, frames, times, collect, output_specs, state_specs,
 
         specs = [((None,) + tuple(output_specs[n]), dtype) for n in collect]
         _, ys = time_loop.loop(body, carry, warmup, times, specs,
-                               remat=remat, constants=(frames.images,))
+                               remat=remat, constants=(frames.images,),
+                               symbolic=symbolic)
         for n, y in zip(collect, ys):
             y = ops.moveaxis(y, 0, 1)
             result[n] = y if result[n] is None else ops.concatenate(

@@ -1,0 +1,51 @@
+"""`w_avg`: per-class softmax-over-time weighted average."""
+
+from keras import ops
+
+from tnn.api import tnn_export
+from tnn.readouts.base import (TemporalDecoder, beta_softmax, check_bool,
+                               check_optional_float)
+
+
+@tnn_export
+class WeightedAverageDecoder(TemporalDecoder):
+    """`out_k = Σ_t softmax_β(L, time)_{t,k} · L_{t,k}`.
+
+    Each class's logits are averaged over time with weights that favour the
+    steps where that logit is largest. β is `normalize/softmax_beta`:
+    constant 1 by default; with `trainable_beta=True` it is learned end to
+    end, initialised U[0, 1) as in TF1 (or at `beta` if given). β = 0 gives
+    the uniform average.
+
+    Args:
+        beta: initial (or fixed) value of β; None = 1.0 if fixed, U[0, 1)
+            if trainable.
+        trainable_beta: learn β.
+        **kwargs: window (`start`, `end`) and base arguments, see
+            `TemporalDecoder`.
+    """
+
+    def __init__(self, beta=None, trainable_beta=False, **kwargs):
+        beta = check_optional_float(beta, "beta")
+        check_bool(trainable_beta, "trainable_beta")
+        super().__init__(**kwargs)
+        self.beta = beta
+        self.trainable_beta = trainable_beta
+
+    def _build_decoder(self, num_steps, num_classes):
+        self.normalize_softmax_beta = self._add_scalar(
+            "normalize_softmax_beta", self.beta, self.trainable_beta)
+
+    def decode(self, logits):
+        weights = beta_softmax(logits, self.normalize_softmax_beta, axis=1)
+        return ops.sum(weights * logits, axis=1)
+
+    def _all_tf1_names(self):
+        names = super()._all_tf1_names()
+        names["normalize_softmax_beta"] = "normalize/softmax_beta"
+        return names
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(beta=self.beta, trainable_beta=self.trainable_beta)
+        return config

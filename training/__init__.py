@@ -1,0 +1,1 @@
+"""Training workflow around `tnn` models: data pipelines and entry points."""
