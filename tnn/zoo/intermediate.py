@@ -6,7 +6,8 @@ the cell. `rgc_intermediate`: a plain backbone with the median reciprocal
 gated cell in conv4–conv10 and five long-range feedback edges.
 """
 
-from tnn.zoo.layers import DROPOUT, ELU, MAX_POOL, conv, readout_init
+from tnn.zoo.layers import (
+    DROPOUT, ELU, MAX_POOL, conv, readout_init, resnet_unit)
 
 LAYERS = tuple(f"conv{i}" for i in range(1, 11))
 CELL_LAYERS = LAYERS[3:]
@@ -70,16 +71,8 @@ def intermediate_spec(cell_type, num_classes=1000,
                              dict(DROPOUT)],
               "post_memory": [dict(ELU), dict(MAX_POOL)]}]
     for layer in LAYERS[1:]:
-        width = WIDTHS[layer]
-        post = [conv(width), {"layer": "residual_add",
-                              "weight_decay": _DECAY}, dict(ELU)]
-        if layer in POOLED:
-            post.append(dict(MAX_POOL))
-        nodes.append({
-            "name": layer,
-            "pre_memory": [conv(width, activation="elu"), dict(DROPOUT)],
-            "cell": dict(cells[layer]) if layer in cells else None,
-            "post_memory": post})
+        nodes.append(resnet_unit(layer, WIDTHS[layer], cells.get(layer),
+                                 pool=layer in POOLED))
     nodes.append(_readout(num_classes))
     return _chain(nodes)
 

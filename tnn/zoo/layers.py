@@ -24,3 +24,28 @@ def conv(filters, kernel_size=3, strides=1, activation=None,
 def readout_init():
     return {"class_name": "RandomNormal",
             "config": {"mean": 0.0, "stddev": 0.01}}
+
+
+def resnet_unit(name, width, cell=None, pool=False,
+                weight_decay=FF_WEIGHT_DECAY):
+    """A node wrapped in the ResNet-like unit of §3.10 (a node spec dict).
+
+        x   = elu(W_a * u + b_a)        pre-memory 3×3 conv (u: harbor input)
+        y   = cell(x, state)            (pass-through when `cell` is None)
+        z   = W_b * y + b_b             post-memory 3×3 conv, no activation
+        out = elu(z + ℛ(u))  [→ 2×2 max-pool]
+
+    ℛ is the identity, or a bias-free 1×1 projection when the channel
+    count changes. The cell thus sits in a residual branch: a bypass around
+    any cell, which every non-RGC intermediate zoo model has.
+    """
+    post = [conv(width, weight_decay=weight_decay),
+            {"layer": "residual_add", "weight_decay": weight_decay},
+            dict(ELU)]
+    if pool:
+        post.append(dict(MAX_POOL))
+    return {"name": name,
+            "pre_memory": [conv(width, activation="elu",
+                                weight_decay=weight_decay), dict(DROPOUT)],
+            "cell": dict(cell) if cell is not None else None,
+            "post_memory": post}
