@@ -28,6 +28,14 @@ def test_eager_graph_and_xla_agree(small_rgc):
     np.testing.assert_allclose(predicted, eager, rtol=1e-5, atol=1e-5)
     xla = tf.function(lambda x: model(x), jit_compile=True)(images).numpy()
     np.testing.assert_allclose(xla, eager, rtol=1e-5, atol=1e-5)
+    # The symbolic time loop (the default on accelerators) under XLA.
+    symbolic = tnn.create_model("rgc_shallow", input_shape=(72, 72, 3),
+                                num_classes=7, times=7, time_loop="symbolic")
+    symbolic.set_weights(model.get_weights())
+    xla = tf.function(lambda x: symbolic(x), jit_compile=True)(images)
+    np.testing.assert_allclose(xla.numpy(), eager, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(symbolic.predict(images, verbose=0), eager,
+                               rtol=1e-5, atol=1e-5)
 
 
 def test_guard_turns_off_arithmetic_optimization():

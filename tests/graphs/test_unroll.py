@@ -63,12 +63,13 @@ def numpy_unroll(model, images, times, image_off, blank, mode):
     return {n: np.stack(v, axis=1) for n, v in history.items()}
 
 
+@pytest.mark.parametrize("loop", ["symbolic", "python"])
 @pytest.mark.parametrize("mode", ["biological", "feedforward"])
 @pytest.mark.parametrize("share", [True, False])
-def test_matches_numpy_recursion(mode, share):
+def test_matches_numpy_recursion(mode, share, loop):
     keras.utils.set_random_seed(1)
     model = TNNGraph(linear_spec(), times=7, image_off=4, blank_value=0.5,
-                     unroll=mode, share_pre_stimulus=share)
+                     unroll=mode, share_pre_stimulus=share, time_loop=loop)
     images = np.random.default_rng(0).standard_normal(
         (3, SIZE, SIZE, 2)).astype("float32")
     got = model.unroll(images)
@@ -113,7 +114,8 @@ def test_first_image_step_is_observed_timing():
     keras.utils.set_random_seed(4)
     spec = chain_spec(n=4, size=8, feedback=[("conv4", "conv2")])
     for mode in ("biological", "feedforward"):
-        model = TNNGraph(spec, times=7, image_off=None, unroll=mode)
+        model = TNNGraph(spec, times=7, image_off=None, unroll=mode,
+                         time_loop="symbolic")
         observed = first_divergence(model, model.spec.node_names)
         assert observed == model.first_image_step(), mode
     bio = TNNGraph(spec, times=7)
@@ -132,12 +134,14 @@ def test_pre_stimulus_outputs_are_shared_junk_not_zero():
     assert np.abs(junk).max() > 0            # fc bias init 1: not zero
 
 
-def test_sharing_gives_same_values_and_gradients():
+@pytest.mark.parametrize("loop", ["symbolic", "python"])
+def test_sharing_gives_same_values_and_gradients(loop):
     keras.utils.set_random_seed(6)
     spec = chain_spec(n=3, size=8, feedback=[("conv3", "conv1")],
                       cell={"cell": "TimeDecayCell", "decay_init": 0.3})
-    shared = TNNGraph(spec, times=6, image_off=3)
-    plain = TNNGraph(spec, times=6, image_off=3, share_pre_stimulus=False)
+    shared = TNNGraph(spec, times=6, image_off=3, time_loop=loop)
+    plain = TNNGraph(spec, times=6, image_off=3, share_pre_stimulus=False,
+                     time_loop=loop)
     plain.set_weights(shared.get_weights())
     x = tf.constant(np.random.default_rng(1).standard_normal(
         (3, 8, 8, 3)).astype("float32"))
@@ -155,12 +159,13 @@ def test_sharing_gives_same_values_and_gradients():
                                    atol=1e-5)
 
 
-def test_remat_gives_same_gradients():
+@pytest.mark.parametrize("loop", ["symbolic", "python"])
+def test_remat_gives_same_gradients(loop):
     keras.utils.set_random_seed(7)
     spec = chain_spec(n=3, size=8,
                       cell={"cell": "TimeDecayCell", "decay_init": 0.3})
-    base = TNNGraph(spec, times=6)
-    remat = TNNGraph(spec, times=6, remat=True)
+    base = TNNGraph(spec, times=6, time_loop=loop)
+    remat = TNNGraph(spec, times=6, remat=True, time_loop=loop)
     remat.set_weights(base.get_weights())
     x = tf.constant(np.random.default_rng(2).standard_normal(
         (2, 8, 8, 3)).astype("float32"))
@@ -213,7 +218,8 @@ def test_python_time_loop_matches_symbolic(remat):
     keras.utils.set_random_seed(8)
     spec = chain_spec(n=3, size=8, feedback=[("conv3", "conv1")],
                       cell={"cell": "TimeDecayCell", "decay_init": 0.3})
-    symbolic = TNNGraph(spec, times=6, image_off=4, remat=remat)
+    symbolic = TNNGraph(spec, times=6, image_off=4, remat=remat,
+                        time_loop="symbolic")
     python = TNNGraph(spec, times=6, image_off=4, remat=remat,
                       time_loop="python")
     python.set_weights(symbolic.get_weights())
@@ -233,3 +239,13 @@ def test_python_time_loop_matches_symbolic(remat):
     for a, b in zip(g_s, g_p):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4,
                                    atol=1e-6)
+
+
+def test_auto_time_loop_resolution():
+    from tnn.graphs import time_loop
+
+    # This test machine has no GPU: TensorFlow on CPU unrolls in Python.
+    assert time_loop.resolve_mode("auto") == "python"
+    assert time_loop.resolve_mode("symbolic") == "symbolic"
+    with pytest.raises(ValueError, match="time_loop must be"):
+        time_loop.resolve_mode("scan")

@@ -16,6 +16,29 @@ from keras import ops
 from keras import tree
 
 
+def resolve_mode(mode):
+    """Resolves a `time_loop` setting ("auto", "symbolic", "python").
+
+    "auto" unrolls in Python for TensorFlow on CPU only machines — where
+    TensorFlow runs unrolled graphs measurably faster than `tf.while_loop`
+    (benchmarks/RESULTS.md) and XLA is off by default — and uses the
+    symbolic loop everywhere else (GPU/TPU, where compile time matters and
+    XLA handles loops well; JAX; torch).
+    """
+    if mode not in ("auto", "symbolic", "python"):
+        raise ValueError(f"time_loop must be 'auto', 'symbolic' or 'python', "
+                         f"got {mode!r}.")
+    if mode != "auto":
+        return mode
+    if keras.backend.backend() != "tensorflow":
+        return "symbolic"
+    import tensorflow as tf
+
+    accelerators = [d for d in tf.config.list_logical_devices()
+                    if d.device_type in ("GPU", "TPU")]
+    return "symbolic" if accelerators else "python"
+
+
 def loop(body, carry, start, stop, ys_specs, remat=False, constants=(),
          symbolic=True):
     """Runs `carry, ys = body(t, carry, *constants)` for t in [start, stop).

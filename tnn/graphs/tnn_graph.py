@@ -61,15 +61,17 @@ class TNNGraph(keras.Model):
         time_loop: "symbolic" runs the steps in the backend's loop
             (`tf.while_loop`, `lax.scan`): the traced graph and its trace /
             compile time do not grow with T. "python" unrolls the steps in
-            Python: a graph that grows with T, but on CPU TensorFlow runs
-            such graphs faster (independent nodes of neighbouring steps run
+            Python: a graph that grows with T, but that CPU TensorFlow runs
+            faster (independent nodes of neighbouring steps run
             concurrently, and the backward pass needs no loop
-            accumulators; see benchmarks/RESULTS.md). Results are the same.
+            accumulators; see benchmarks/RESULTS.md). "auto" (default):
+            "python" for TensorFlow on a CPU-only machine, else "symbolic".
+            Results are the same.
     """
 
     def __init__(self, spec, input_shape=None, times=None, image_off=None,
                  blank_value=0.5, unroll="biological",
-                 share_pre_stimulus=True, remat=False, time_loop="symbolic",
+                 share_pre_stimulus=True, remat=False, time_loop="auto",
                  **kwargs):
         super().__init__(**kwargs)
         self.spec = GraphSpec.from_dict(spec)
@@ -88,10 +90,9 @@ class TNNGraph(keras.Model):
         self.blank_value = float(blank_value)
         self.share_pre_stimulus = bool(share_pre_stimulus)
         self.remat = bool(remat)
-        if time_loop not in ("symbolic", "python"):
-            raise ValueError(f"time_loop must be 'symbolic' or 'python', "
-                             f"got {time_loop!r}.")
         self.time_loop = time_loop
+        self._symbolic = unroll_lib.time_loop.resolve_mode(
+            time_loop) == "symbolic"
 
         self.input_names = {}
         self.graph_nodes = {}
@@ -286,7 +287,7 @@ class TNNGraph(keras.Model):
             self.graph_nodes, self.plan, frames, steps, nodes,
             self.output_shapes, self.state_shapes, training=training,
             share=share, remat=self.remat, dtype=self.compute_dtype,
-            symbolic=self.time_loop == "symbolic")
+            symbolic=self._symbolic)
 
     def _frames(self, inputs, times):
         shape = tuple(inputs.shape)
