@@ -123,11 +123,13 @@ class RandomConvFeatures:
     channels at each position (+0.01), then pools 2x2 (average) where
     `pool[d-1]` is true. The normalisation keeps every node at unit scale
     and makes each node a strongly nonlinear function of the previous one,
-    so that a linear readout tells the nodes apart. Like a TNN unrolled biologically, node d outputs
-    nothing before step d; while the image is on (steps d .. image_off + d
-    - 1) a sustained response s_t (leaky integration, factor 0.5) and a
-    transient one (on-signal minus s_t) weight two filter banks:
+    so that a linear readout tells the nodes apart. Like a TNN unrolled
+    biologically, node d outputs nothing before step d; while the image is
+    on (steps d .. image_off + d - 1) a sustained response s_t (leaky
+    integration, factor 0.5) and a transient one (on-signal minus s_t,
+    floored at 0) weight two filter banks:
     features_t = s_t * sustained_bank + transient_t * transient_bank.
+    The sustained bank feeds the next node.
 
     Args:
         channels: output channels per node.
