@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo neural-demo test bench clean
 
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)

