@@ -231,8 +231,10 @@ def _jax_loop(body, carry, start, stop):
 
 
 def _python_loop(body, carry, start, stop):
+    # Python ints: steps are static, so e.g. the image/blank choice is made
+    # while tracing instead of by a select op at run time.
     collected = []
     for t in range(start, stop):
-        carry, ys = body(ops.convert_to_tensor(t, "int32"), carry)
+        carry, ys = body(t, carry)
         collected.append(tuple(ys))
     return carry, tuple(ops.stack(list(col)) for col in zip(*collected))
