@@ -245,7 +245,8 @@ def test_auto_time_loop_resolution():
     from tnn.graphs import time_loop
 
     # This test machine has no GPU: TensorFlow on CPU unrolls in Python.
-    assert time_loop.resolve_mode("auto") == "python"
+    assert time_loop.resolve_mode("auto", times=16) == "python"
+    assert time_loop.resolve_mode("auto", times=64) == "symbolic"
     assert time_loop.resolve_mode("symbolic") == "symbolic"
     with pytest.raises(ValueError, match="time_loop must be"):
         time_loop.resolve_mode("scan")

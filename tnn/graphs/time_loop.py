@@ -11,32 +11,46 @@ The graph size (and so trace/compile time) is independent of the number of
 steps on TensorFlow and JAX.
 """
 
+import functools
+
 import keras
 from keras import ops
 from keras import tree
 
 
-def resolve_mode(mode):
+# "auto" unrolls at most this many steps in Python on CPU TensorFlow.
+MAX_PYTHON_STEPS = 32
+
+
+def resolve_mode(mode, times=None):
     """Resolves a `time_loop` setting ("auto", "symbolic", "python").
 
-    "auto" unrolls in Python for TensorFlow on CPU only machines — where
-    TensorFlow runs unrolled graphs measurably faster than `tf.while_loop`
-    (benchmarks/RESULTS.md) and XLA is off by default — and uses the
-    symbolic loop everywhere else (GPU/TPU, where compile time matters and
-    XLA handles loops well; JAX; torch).
+    "auto" unrolls in Python for TensorFlow on CPU-only machines when
+    `times <= MAX_PYTHON_STEPS` — TensorFlow runs unrolled graphs measurably
+    faster than `tf.while_loop` on CPU (benchmarks/RESULTS.md), and XLA is
+    off there by default — and uses the symbolic loop everywhere else: on
+    GPU/TPU (compile time matters and XLA handles loops well), for long
+    unrolls (trace time and graph size grow with T when unrolled), and on
+    the JAX and torch backends.
     """
     if mode not in ("auto", "symbolic", "python"):
         raise ValueError(f"time_loop must be 'auto', 'symbolic' or 'python', "
                          f"got {mode!r}.")
     if mode != "auto":
         return mode
-    if keras.backend.backend() != "tensorflow":
+    if keras.backend.backend() != "tensorflow" or _has_accelerator():
         return "symbolic"
+    if times is not None and times > MAX_PYTHON_STEPS:
+        return "symbolic"
+    return "python"
+
+
+@functools.lru_cache(maxsize=None)
+def _has_accelerator():
     import tensorflow as tf
 
-    accelerators = [d for d in tf.config.list_logical_devices()
-                    if d.device_type in ("GPU", "TPU")]
-    return "symbolic" if accelerators else "python"
+    return any(d.device_type in ("GPU", "TPU")
+               for d in tf.config.list_logical_devices())
 
 
 def loop(body, carry, start, stop, ys_specs, remat=False, constants=(),

@@ -65,8 +65,8 @@ class TNNGraph(keras.Model):
             faster (independent nodes of neighbouring steps run
             concurrently, and the backward pass needs no loop
             accumulators; see benchmarks/RESULTS.md). "auto" (default):
-            "python" for TensorFlow on a CPU-only machine, else "symbolic".
-            Results are the same.
+            "python" for TensorFlow on a CPU-only machine up to 32 steps,
+            else "symbolic". Results are the same.
     """
 
     def __init__(self, spec, input_shape=None, times=None, image_off=None,
@@ -90,9 +90,8 @@ class TNNGraph(keras.Model):
         self.blank_value = float(blank_value)
         self.share_pre_stimulus = bool(share_pre_stimulus)
         self.remat = bool(remat)
+        unroll_lib.time_loop.resolve_mode(time_loop)  # validates
         self.time_loop = time_loop
-        self._symbolic = unroll_lib.time_loop.resolve_mode(
-            time_loop) == "symbolic"
 
         self.input_names = {}
         self.graph_nodes = {}
@@ -287,7 +286,8 @@ class TNNGraph(keras.Model):
             self.graph_nodes, self.plan, frames, steps, nodes,
             self.output_shapes, self.state_shapes, training=training,
             share=share, remat=self.remat, dtype=self.compute_dtype,
-            symbolic=self._symbolic)
+            symbolic=unroll_lib.time_loop.resolve_mode(
+                self.time_loop, steps) == "symbolic")
 
     def _frames(self, inputs, times):
         shape = tuple(inputs.shape)

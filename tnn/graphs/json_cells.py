@@ -1,0 +1,383 @@
+"""The `memory` slot of the original JSON graphs → a cell spec.
+
+Every JSON node names `"function": "memory"`. With the default wrapper
+(`GenFuncCell`) that is the decaying memory `s' = memory_decay · s + x`:
+a pass-through (no cell) when `memory_decay` is 0 and not trainable, else a
+`TimeDecayCell`. The original swapped the node's wrapper class in Python
+(`attr['cell'] = tnn_ConvLSTMCell`, ...); the memory kwargs then are that
+cell's constructor arguments. `WRAPPERS` maps each wrapper name to a
+translator onto the cells of `tnn.cells`:
+
+    GenFuncCell                    memory / TimeDecayCell
+    tnn_ConvLSTMCell               ConvLSTMCell
+    tnn_ConvGRUCell                ConvGRUCell
+    tnn_ConvUGRNNCell              ConvUGRNNCell
+    tnn_ConvIntersectionRNNCell    ConvIntersectionRNNCell
+    tnn_ConvNormBasicCell          ConvRNNCell(variant="zoo")  (simplernn)
+    tnn_ConvBasicCell              ConvRNNCell(variant="tnn")
+    tnn_ReciprocalGateCell         ReciprocalGatedCell
+    tnn_median_ReciprocalGateCell  MedianReciprocalGatedCell
+
+Argument semantics follow the convrnns versions of the cells (e.g. the
+LSTM's `weight_decay` also regularizes its bias; a missing initializer is
+TF1's default, glorot uniform for kernels and 0 for biases; the GRU's gate
+bias starts at 1). The memory `shape` ([H, W]) is not needed (sizes are
+inferred); `from_tnn_json` checks it when the graph is built at the file's
+own input size.
+"""
+
+from tnn.graphs import json_common as jc
+from tnn.graphs.json_zoo import MEDIAN_CELL_PARAMS
+
+_XAVIER = {"class_name": "GlorotUniform", "config": {}}
+_NORM = {"norm_gain": [1.0, 1], "norm_shift": [0.0, 0]}
+MEMORY_KEYS = ("memory_decay", "trainable", "name", "no_state",
+               "max_internal_time")
+
+
+class CellContext:
+    """What the node's pre-memory established.
+
+    Args:
+        where: location for messages.
+        out_depth: the first pre-memory `out_depth` (the wrappers' default
+            cell width).
+        residual: whether a pre-memory component_conv has
+            `return_input: true` (the cells' residual input).
+    """
+
+    def __init__(self, where, out_depth, residual):
+        self.where = where
+        self.out_depth = out_depth
+        self.residual = residual
+
+
+def _kernel_init(kw, where, key="kernel_initializer"):
+    if kw.get(key) is None:
+        return dict(_XAVIER)
+    return jc.initializer(kw[key], kw.get(f"{key}_kwargs"), where, key)
+
+
+def _bias_init(kw, where, default=0.0, key="bias_initializer"):
+    """A number when the initializer is a constant (as the zoo tables)."""
+    if kw.get(key) is None:
+        return default
+    init = jc.initializer(kw[key], kw.get(f"{key}_kwargs"), where, key)
+    constants = {"Zeros": 0.0, "Ones": 1.0}
+    if init["class_name"] in constants:
+        return constants[init["class_name"]]
+    if init["class_name"] == "Constant":
+        return init["config"]["value"]
+    return init
+
+
+def _decay(value, where, what="weight_decay"):
+    value = jc.number(value, where, what, allow_none=True)
+    return None if not value else value
+
+
+def _common(kw, where):
+    return {"filters": jc.positive_int(kw["out_depth"], where, "out_depth"),
+            "kernel_size": jc.ksize(kw["filter_size"], where, "filter_size")}
+
+
+def _memory(kw, ctx):
+    kw = jc.check_kwargs(kw, {"memory_decay": 0.0, "trainable": False,
+                              "name": "memory", "no_state": False,
+                              "max_internal_time": None}, ctx.where)
+    decay = jc.number(kw["memory_decay"], ctx.where, "memory_decay")
+    learnable = jc.boolean(kw["trainable"], ctx.where, "trainable")
+    if jc.boolean(kw["no_state"], ctx.where, "no_state") or (
+            decay == 0.0 and not learnable):
+        return None
+    return {"cell": "TimeDecayCell", "decay_init": decay,
+            "learnable": learnable}
+
+
+_GATED_DEFAULTS = {"shape": None, "weight_decay": 0.0, "forget_bias": 1.0,
+                   "kernel_initializer": None,
+                   "kernel_initializer_kwargs": None,
+                   "bias_initializer": None, "bias_initializer_kwargs": None}
+
+
+def _lstm(kw, ctx):
+    kw = jc.check_kwargs(kw, dict(_GATED_DEFAULTS, use_peepholes=False,
+                                  state_is_tuple=False, activation="tanh",
+                                  layer_norm=False),
+                         ctx.where, _NORM, required=("filter_size",
+                                                     "out_depth"))
+    where = ctx.where
+    kernel = _kernel_init(kw, where)
+    decay = _decay(kw["weight_decay"], where)
+    return {"cell": "ConvLSTMCell", **_common(kw, where),
+            "forget_bias": jc.number(kw["forget_bias"], where, "forget_bias"),
+            "use_peepholes": jc.boolean(kw["use_peepholes"], where,
+                                        "use_peepholes"),
+            "layer_norm": jc.boolean(kw["layer_norm"], where, "layer_norm"),
+            "activation": jc.activation(kw["activation"], where) or "linear",
+            "kernel_initializer": kernel,
+            "bias_initializer": _bias_init(kw, where),
+            # The peepholes are created under the kernel initializer scope.
+            "peephole_initializer": kernel,
+            "weight_decay": decay, "bias_weight_decay": decay}
+
+
+def _gru(kw, ctx):
+    kw = jc.check_kwargs(kw, dict(_GATED_DEFAULTS, layer_norm=False),
+                         ctx.where, dict(_NORM, activation=["tanh"]),
+                         required=("filter_size", "out_depth"))
+    where = ctx.where
+    decay = _decay(kw["weight_decay"], where)
+    # No bias initializer: gate bias 1.0, candidate bias 0 (zoo GRU).
+    gate_bias = _bias_init(kw, where, default=1.0)
+    return {"cell": "ConvGRUCell", **_common(kw, where),
+            "forget_bias": jc.number(kw["forget_bias"], where, "forget_bias"),
+            "layer_norm": jc.boolean(kw["layer_norm"], where, "layer_norm"),
+            "gate_bias_initializer": gate_bias,
+            "bias_initializer": _bias_init(kw, where),
+            "kernel_initializer": _kernel_init(kw, where),
+            "weight_decay": decay, "bias_weight_decay": decay}
+
+
+def _single_kernel(cell):
+    def translate(kw, ctx):
+        kw = jc.check_kwargs(kw, dict(_GATED_DEFAULTS), ctx.where,
+                             dict(_NORM, layer_norm=[False]),
+                             required=("filter_size", "out_depth"))
+        where = ctx.where
+        decay = _decay(kw["weight_decay"], where)
+        return {"cell": cell, **_common(kw, where),
+                "forget_bias": jc.number(kw["forget_bias"], where,
+                                         "forget_bias"),
+                "kernel_initializer": _kernel_init(kw, where),
+                "bias_initializer": _bias_init(kw, where),
+                "weight_decay": decay, "bias_weight_decay": decay}
+    return translate
+
+
+def _norm_basic(kw, ctx):
+    # The wrapper passes exactly these six memory kwargs to the cell (other
+    # keys would be ignored silently, so they are refused here).
+    kw = jc.check_kwargs(kw, {}, ctx.where, required=(
+        "shape", "filter_size", "out_depth", "layer_norm",
+        "kernel_regularizer", "bias_regularizer"))
+    where = ctx.where
+    return {"cell": "ConvRNNCell", "variant": "zoo", **_common(kw, where),
+            "layer_norm": jc.boolean(kw["layer_norm"], where, "layer_norm"),
+            "kernel_initializer": dict(_XAVIER), "bias_initializer": 0.0,
+            "weight_decay": _decay(kw["kernel_regularizer"], where,
+                                   "kernel_regularizer"),
+            "bias_weight_decay": _decay(kw["bias_regularizer"], where,
+                                        "bias_regularizer")}
+
+
+def _basic(kw, ctx):
+    kw = jc.check_kwargs(kw, {"shape": None, "activation": "tanh"},
+                         ctx.where, {"kernel_initializer": [None],
+                                     "bias_initializer": [None]},
+                         required=("filter_size", "out_depth"))
+    return {"cell": "ConvRNNCell", "variant": "tnn",
+            **_common(kw, ctx.where),
+            "activation": jc.activation(kw["activation"], ctx.where)
+            or "linear",
+            "kernel_initializer": dict(_XAVIER), "bias_initializer": 0.0}
+
+
+# tnn_ReciprocalGateCell's constructor (zoo cells.py) minus `out_depth`.
+_RGC_DEFAULTS = {
+    "shape": None, "cell_depth": None, "tau_filter_size": None,
+    "gate_filter_size": None, "ff_filter_size": None,
+    "in_out_filter_size": [3, 3], "feedback_filter_size": [3, 3],
+    "feedback_entry": "out", "feedback_depth_separable": False,
+    "ff_depth_separable": False, "in_out_depth_separable": False,
+    "gate_depth_separable": False, "tau_depth_separable": False,
+    "tau_nonlinearity": "tanh", "gate_nonlinearity": "tanh",
+    "tau_bias": 0.0, "gate_bias": 0.0, "tau_multiplier": -1.0,
+    "gate_multiplier": -1.0, "tau_offset": 1.0, "gate_offset": 1.0,
+    "input_activation": "identity", "feedback_activation": "identity",
+    "cell_activation": "elu", "out_activation": "elu",
+    "cell_residual": False, "out_residual": False,
+    "residual_to_out_gate": False, "input_to_cell": False,
+    "input_to_out": False, "cell_to_out": False,
+    "kernel_initializer": "xavier", "kernel_initializer_kwargs": None,
+    "weight_decay": None, "layer_norm": False, "norm_gain": 1.0,
+    "norm_shift": 0.0, "recurrent_keep_prob": 1.0,
+    "total_training_steps": 250000, "batch_norm": False,
+    "batch_norm_cell_out": False, "batch_norm_decay": 0.9,
+    "batch_norm_epsilon": 1e-5, "bn_trainable": True,
+    "gate_tau_bn_gamma_init": 0.1, "edges_init_zero": None,
+    "is_training": False, "out_depth": None}
+_RGC_FIXED = {
+    "cell_tau_filter_size": [None], "ds_repeat": [False],
+    "residual_to_cell_tau": [False], "residual_to_cell_gate": [False],
+    "residual_to_out_tau": [False], "input_to_tau": [False],
+    "input_to_gate": [False], "data_format": ["channels_last"],
+    "bias_initializer": [None], "crossdevice_bn_kwargs": [{}]}
+_NONLINEARITIES = ("sigmoid", "tanh")
+
+
+def _rgc_common(kw, ctx, cell):
+    where = ctx.where
+    out_depth = kw["out_depth"] if kw["out_depth"] is not None else (
+        ctx.out_depth)
+    if out_depth is None:
+        jc.fail(where, f"{cell} needs out_depth (in the memory kwargs or a "
+                       f"pre-memory conv).")
+    for key in ("tau_nonlinearity", "gate_nonlinearity"):
+        if kw[key] not in _NONLINEARITIES:
+            jc.fail(where, f"{key}={kw[key]!r}: use one of "
+                           f"{list(_NONLINEARITIES)}.")
+    uses_residual = (kw["cell_residual"] or kw["out_residual"]
+                     or kw["residual_to_out_gate"])
+    if uses_residual and not ctx.residual:
+        jc.fail(where, "the cell uses the residual input (cell_residual / "
+                       "out_residual / residual_to_out_gate) but no "
+                       "pre-memory component_conv has return_input: true.")
+    spec = {"filters": jc.positive_int(out_depth, where, "out_depth"),
+            "cell_depth": jc.positive_int(kw["cell_depth"], where,
+                                          "cell_depth")}
+    for key in ("tau_filter_size", "gate_filter_size", "ff_filter_size",
+                "in_out_filter_size", "feedback_filter_size"):
+        spec[key] = jc.ksize(kw[key], where, key)
+    for key in ("tau_offset", "tau_multiplier", "gate_offset",
+                "gate_multiplier"):
+        spec[key] = jc.number(kw[key], where, key)
+    for key in ("input_activation", "feedback_activation",
+                "cell_activation", "out_activation"):
+        spec[key] = jc.activation(kw[key], where, key)
+    spec["tau_nonlinearity"] = kw["tau_nonlinearity"]
+    spec["gate_nonlinearity"] = kw["gate_nonlinearity"]
+    spec["out_residual"] = jc.boolean(kw["out_residual"], where,
+                                      "out_residual")
+    spec["kernel_initializer"] = jc.initializer(
+        kw["kernel_initializer"], kw["kernel_initializer_kwargs"], where,
+        "kernel_initializer")
+    spec["weight_decay"] = _decay(kw["weight_decay"], where)
+    return spec
+
+
+def _rgc(kw, ctx):
+    kw = jc.check_kwargs(kw, dict(_RGC_DEFAULTS), ctx.where,
+                         dict(_RGC_FIXED, recurrent_keep_prob=[1.0, 1],
+                              batch_norm=[False], batch_norm_cell_out=[False]))
+    where = ctx.where
+    spec = {"cell": "ReciprocalGatedCell", **_rgc_common(kw, ctx,
+                                                          "ReciprocalGatedCell")}
+    spec["feedback_entry"] = kw["feedback_entry"]
+    for key in ("tau_bias", "gate_bias", "norm_gain", "norm_shift"):
+        spec[key] = jc.number(kw[key], where, key)
+    for key in ("feedback_depth_separable", "ff_depth_separable",
+                "in_out_depth_separable", "gate_depth_separable",
+                "tau_depth_separable", "cell_residual", "residual_to_out_gate",
+                "input_to_cell", "input_to_out", "cell_to_out", "layer_norm"):
+        spec[key] = jc.boolean(kw[key], where, key)
+    return spec
+
+
+def _median_rgc(kw, ctx):
+    """The median cell's own defaults are `MEDIAN_CELL_PARAMS`; it
+    implements only that structure (separable tau/gate convs, plain 2×2
+    input→cell and 3×3 input→out convs, feedback into "out"). `tau_bias` /
+    `gate_bias` are accepted but unused, as in the original."""
+    fixed = dict(_RGC_FIXED, recurrent_keep_prob=[1.0, 1],
+                 batch_norm=[False], batch_norm_cell_out=[False],
+                 tau_depth_separable=[True], gate_depth_separable=[True],
+                 ff_depth_separable=[False], in_out_depth_separable=[False],
+                 feedback_depth_separable=[False], feedback_entry=["out"],
+                 input_to_cell=[True], input_to_out=[True],
+                 cell_residual=[False], cell_to_out=[False],
+                 residual_to_out_gate=[False], layer_norm=[False])
+    defaults = dict(_RGC_DEFAULTS)
+    defaults.update({k: v for k, v in MEDIAN_CELL_PARAMS.items()
+                     if k not in fixed})
+    merged = {k: v for k, v in MEDIAN_CELL_PARAMS.items() if k in fixed}
+    merged.update(kw)
+    kw = jc.check_kwargs(merged, defaults, ctx.where, fixed)
+    return {"cell": "MedianReciprocalGatedCell",
+            **_rgc_common(kw, ctx, "MedianReciprocalGatedCell")}
+
+
+WRAPPERS = {
+    "GenFuncCell": _memory,
+    "tnn_ConvLSTMCell": _lstm,
+    "tnn_ConvGRUCell": _gru,
+    "tnn_ConvUGRNNCell": _single_kernel("ConvUGRNNCell"),
+    "tnn_ConvIntersectionRNNCell": _single_kernel("ConvIntersectionRNNCell"),
+    "tnn_ConvNormBasicCell": _norm_basic,
+    "tnn_ConvBasicCell": _basic,
+    "tnn_ReciprocalGateCell": _rgc,
+    "tnn_median_ReciprocalGateCell": _median_rgc,
+}
+_SAME_KWARGS = ("tnn_ConvLSTMCell", "tnn_ConvGRUCell", "tnn_ConvUGRNNCell",
+                "tnn_ConvIntersectionRNNCell", "tnn_ConvBasicCell")
+
+
+def guess_wrapper(kwargs):
+    """The wrapper the memory kwargs unambiguously belong to, else None.
+
+    Rules: only `memory` arguments → GenFuncCell; RGC-only arguments
+    (`cell_depth`, `tau_filter_size`, `gate_filter_size`) →
+    tnn_ReciprocalGateCell; `kernel_regularizer` / `bias_regularizer` →
+    tnn_ConvNormBasicCell; `use_peepholes` / `state_is_tuple` →
+    tnn_ConvLSTMCell. Other cell kwargs (`filter_size`, `out_depth`, ...)
+    fit several wrappers.
+    """
+    keys = set(kwargs)
+    if keys <= set(MEMORY_KEYS):
+        return "GenFuncCell"
+    if keys & {"cell_depth", "tau_filter_size", "gate_filter_size"}:
+        return "tnn_ReciprocalGateCell"
+    if keys & {"kernel_regularizer", "bias_regularizer"}:
+        return "tnn_ConvNormBasicCell"
+    if keys & {"use_peepholes", "state_is_tuple"}:
+        return "tnn_ConvLSTMCell"
+    return None
+
+
+def check_wrapper(name, where):
+    if name not in WRAPPERS:
+        jc.fail(where, f"unknown cell wrapper {name!r}; supported wrappers "
+                       f"are {sorted(WRAPPERS)}.")
+    return name
+
+
+def memory_to_cell(memory, wrapper, cell_params, ctx, node):
+    """Translates a node's `memory` entry.
+
+    Args:
+        memory: the JSON `memory` dict.
+        wrapper: wrapper name (None: `guess_wrapper`).
+        cell_params: kwargs overriding the memory kwargs (as `model_func`
+            does with `layer_params[node]["cell_params"]`).
+        ctx: `CellContext`.
+        node: node name (for the error message).
+
+    Returns:
+        (cell spec or None, declared memory `shape` [H, W] or None).
+    """
+    where = ctx.where
+    if not isinstance(memory, dict) or memory.get("function") != "memory":
+        jc.fail(where, f"memory must be {{\"function\": \"memory\", ...}} "
+                       f"(the only memory function), got {memory!r}.")
+    kwargs = {k: v for k, v in memory.items() if k != "function"}
+    kwargs.update(cell_params or {})
+    if wrapper is None:
+        wrapper = guess_wrapper(kwargs)
+        if wrapper is None:
+            jc.fail(where, f"the memory kwargs {sorted(kwargs)} are the "
+                           f"constructor arguments of a tnn_* cell wrapper "
+                           f"but do not say which ({', '.join(_SAME_KWARGS)} "
+                           f"all take them); choose with cell_wrappers="
+                           f"{{{node!r}: 'tnn_ConvLSTMCell'}} (or one wrapper "
+                           f"name for every such node), or pass zoo_model= "
+                           f"for a convrnns zoo file.")
+    check_wrapper(wrapper, where)
+    ctx.where = f"{where} ({wrapper})"
+    cell = WRAPPERS[wrapper](kwargs, ctx)
+    shape = kwargs.get("shape") if wrapper != "GenFuncCell" else None
+    if shape is not None:
+        if not isinstance(shape, (list, tuple)) or len(shape) != 2:
+            jc.fail(ctx.where, f"memory shape must be [height, width], got "
+                               f"{shape!r}.")
+        shape = [jc.positive_int(s, ctx.where, "memory shape") for s in shape]
+    return cell, shape
