@@ -67,6 +67,17 @@ def test_invalid_arguments(kwargs, match):
         TimeDecayCell(**kwargs)
 
 
-def test_rejects_non_nhwc_input():
-    with pytest.raises(ValueError, match="expects NHWC"):
-        TimeDecayCell().build((2, 8))
+def test_rejects_input_without_feature_axes():
+    with pytest.raises(ValueError, match=r"needs an input of known shape"):
+        TimeDecayCell().build((2,))
+
+
+def test_works_on_vectors_like_the_original_memory():
+    cell = TimeDecayCell(decay_init=0.5)
+    cell.build((3, 7))
+    assert cell.state_size == [(7,)]
+    states = cell.get_initial_state(3)
+    x = np.arange(21, dtype="float32").reshape(3, 7)
+    for _ in range(2):
+        out, states = cell(x, states)
+    np.testing.assert_allclose(np.asarray(out), 1.5 * x)

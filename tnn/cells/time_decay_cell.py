@@ -46,7 +46,11 @@ class TimeDecayCell(RecurrentCell):
         self.learnable = learnable
 
     def build(self, input_shape):
-        self._check_input_shape(input_shape)
+        if len(input_shape) < 2 or any(d is None for d in input_shape[1:]):
+            raise ValueError(
+                f"TimeDecayCell '{self.name}' needs an input of known shape "
+                f"[B, ...] (NHWC maps or [B, D] vectors), got "
+                f"{tuple(input_shape)}.")
         self.memory_decay = self.add_weight(
             name="memory_decay", shape=(1,),
             initializer=keras.initializers.Constant(self.decay_init),
@@ -54,8 +58,12 @@ class TimeDecayCell(RecurrentCell):
         super().build(input_shape)
 
     def state_shapes(self, input_shape):
-        """[(H, W, C)]: the state `s` (input_shape NHWC or HWC)."""
-        return [tuple(input_shape[-3:])]
+        """[input shape without the batch axis]: the state `s`.
+
+        Works for NHWC maps and for [B, D] vectors (fc nodes), like the
+        original `memory`.
+        """
+        return [tuple(input_shape[1:])]
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

@@ -179,21 +179,32 @@ class _Importer:
         return name
 
     def _wrappers(self, cell_wrappers, names):
+        """Explicit wrappers: {node: name}, and the one-name default."""
         where = f"{self.label}: cell_wrappers"
-        wrappers = dict(self.zoo.wrappers) if self.zoo else {}
+        self.default_wrapper = None
         if isinstance(cell_wrappers, str):
-            check_wrapper(cell_wrappers, where)
-            self.default_wrapper = cell_wrappers
-        elif cell_wrappers is None or isinstance(cell_wrappers, dict):
-            self.default_wrapper = None
-            for node, wrapper in (cell_wrappers or {}).items():
-                if node not in names:
-                    jc.fail(where, f"no node {node!r}; nodes are {names}.")
-                wrappers[node] = check_wrapper(wrapper, where)
-        else:
+            self.default_wrapper = check_wrapper(cell_wrappers, where)
+            return {}
+        if cell_wrappers is not None and not isinstance(cell_wrappers, dict):
             jc.fail(where, f"pass a wrapper name or {{node: wrapper}}, got "
                            f"{cell_wrappers!r}.")
+        wrappers = {}
+        for node, wrapper in (cell_wrappers or {}).items():
+            if node not in names:
+                jc.fail(where, f"no node {node!r}; nodes are {names}.")
+            wrappers[node] = check_wrapper(wrapper, where)
         return wrappers
+
+    def _wrapper(self, name, memory):
+        """The node's wrapper: explicit, then zoo_model's, else None (the
+        kwargs decide)."""
+        if name in self.wrappers:
+            return self.wrappers[name]
+        cell_kwargs = isinstance(memory, dict) and not (
+            set(memory) - {"function"} <= set(MEMORY_KEYS))
+        if self.default_wrapper is not None and cell_kwargs:
+            return self.default_wrapper
+        return self.zoo.wrappers.get(name) if self.zoo else None
 
     def _layer_params(self, layer_params, names):
         merged = copy.deepcopy(self.zoo.layer_params) if self.zoo else {}
@@ -284,12 +295,8 @@ class _Importer:
         pre = OpContext(name, "pre_memory", self.label)
         ops = self._ops(node["pre_memory"])
         spec["pre_memory"] = translate_ops(ops, pre)
-        wrapper = self.wrappers.get(name)
         memory = node["memory"]
-        if wrapper is None and self.default_wrapper is not None and (
-                isinstance(memory, dict)
-                and not set(memory) - {"function"} <= set(MEMORY_KEYS)):
-            wrapper = self.default_wrapper
+        wrapper = self._wrapper(name, memory)
         cell_ctx = CellContext(f"{where} memory", pre.out_depth,
                                pre.return_input)
         params = self.layer_params.get(name, {}).get("cell_params")

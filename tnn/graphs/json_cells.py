@@ -185,9 +185,7 @@ def _basic(kw, ctx):
 
 # tnn_ReciprocalGateCell's constructor (zoo cells.py) minus `out_depth`.
 _RGC_DEFAULTS = {
-    "shape": None, "cell_depth": None, "tau_filter_size": None,
-    "gate_filter_size": None, "ff_filter_size": None,
-    "in_out_filter_size": [3, 3], "feedback_filter_size": [3, 3],
+    "shape": None, "in_out_filter_size": [3, 3], "feedback_filter_size": [3, 3],
     "feedback_entry": "out", "feedback_depth_separable": False,
     "ff_depth_separable": False, "in_out_depth_separable": False,
     "gate_depth_separable": False, "tau_depth_separable": False,
@@ -213,6 +211,8 @@ _RGC_FIXED = {
     "residual_to_out_tau": [False], "input_to_tau": [False],
     "input_to_gate": [False], "data_format": ["channels_last"],
     "bias_initializer": [None], "crossdevice_bn_kwargs": [{}]}
+_RGC_REQUIRED = ("cell_depth", "tau_filter_size", "gate_filter_size",
+                 "ff_filter_size")
 _NONLINEARITIES = ("sigmoid", "tanh")
 
 
@@ -259,10 +259,11 @@ def _rgc_common(kw, ctx, cell):
 def _rgc(kw, ctx):
     kw = jc.check_kwargs(kw, dict(_RGC_DEFAULTS), ctx.where,
                          dict(_RGC_FIXED, recurrent_keep_prob=[1.0, 1],
-                              batch_norm=[False], batch_norm_cell_out=[False]))
+                              batch_norm=[False], batch_norm_cell_out=[False]),
+                         required=_RGC_REQUIRED)
     where = ctx.where
-    spec = {"cell": "ReciprocalGatedCell", **_rgc_common(kw, ctx,
-                                                          "ReciprocalGatedCell")}
+    spec = {"cell": "ReciprocalGatedCell",
+            **_rgc_common(kw, ctx, "ReciprocalGatedCell")}
     spec["feedback_entry"] = kw["feedback_entry"]
     for key in ("tau_bias", "gate_bias", "norm_gain", "norm_shift"):
         spec[key] = jc.number(kw[key], where, key)
@@ -361,7 +362,8 @@ def memory_to_cell(memory, wrapper, cell_params, ctx, node):
                        f"(the only memory function), got {memory!r}.")
     kwargs = {k: v for k, v in memory.items() if k != "function"}
     kwargs.update(cell_params or {})
-    if wrapper is None:
+    guessed = wrapper is None
+    if guessed:
         wrapper = guess_wrapper(kwargs)
         if wrapper is None:
             jc.fail(where, f"the memory kwargs {sorted(kwargs)} are the "
@@ -373,7 +375,15 @@ def memory_to_cell(memory, wrapper, cell_params, ctx, node):
                            f"for a convrnns zoo file.")
     check_wrapper(wrapper, where)
     ctx.where = f"{where} ({wrapper})"
-    cell = WRAPPERS[wrapper](kwargs, ctx)
+    try:
+        cell = WRAPPERS[wrapper](kwargs, ctx)
+    except jc.TNNJSONError as err:
+        if not guessed or wrapper == "GenFuncCell":
+            raise
+        raise jc.TNNJSONError(
+            f"{err} (The wrapper was inferred from the kwargs; choose it with "
+            f"cell_wrappers=, or pass zoo_model= for a convrnns zoo file.)"
+        ) from None
     shape = kwargs.get("shape") if wrapper != "GenFuncCell" else None
     if shape is not None:
         if not isinstance(shape, (list, tuple)) or len(shape) != 2:

@@ -18,6 +18,13 @@ signature and returns layer specs of `tnn.graphs.layers`:
 One JSON op gives one layer spec, so `pre_<i>` / `post_<i>` keep the TF1
 scope indices, except when an op expands (a conv with `batch_norm` or its
 own `dropout`); no zoo graph has such ops.
+
+Deviations: batch norm uses the convrnns defaults (decay 0.9, epsilon 1e-5;
+tnn's own component_conv defaulted to 0.999 / 1e-3: give
+`batch_norm_decay` / `batch_norm_epsilon` in the file to match it) and
+Keras' training flag (the original's `is_training` defaulted to False, i.e.
+moving statistics even while training); the feed-forward layers' L2 covers
+the kernel only (the original also decayed conv / fc biases).
 """
 
 from tnn.graphs import json_common as jc

@@ -176,6 +176,7 @@ class FlatDense(keras.layers.Dense):
         for d in input_shape[1:]:
             flat *= int(d)
         super().build((input_shape[0], flat))
+        self.input_spec = keras.InputSpec(min_ndim=2)
 
     def call(self, x):
         if len(x.shape) > 2:

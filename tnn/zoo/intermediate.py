@@ -6,8 +6,9 @@ the cell. `rgc_intermediate`: a plain backbone with the median reciprocal
 gated cell in conv4–conv10 and five long-range feedback edges.
 """
 
+from tnn.cells.median_reciprocal_gated_cell import MEDIAN_KERNEL_SCALE
 from tnn.zoo.layers import (
-    DROPOUT, ELU, MAX_POOL, conv, readout_init, resnet_unit)
+    DROPOUT, ELU, MAX_POOL, XAVIER, conv, readout_init, resnet_unit)
 
 LAYERS = tuple(f"conv{i}" for i in range(1, 11))
 CELL_LAYERS = LAYERS[3:]
@@ -17,7 +18,9 @@ _DECAY = 1e-4
 
 
 def _cells(cell, **kwargs):
-    return {layer: {"cell": cell, "filters": WIDTHS[layer], **kwargs}
+    # No initializer in the zoo JSON: TF1's default, glorot uniform.
+    return {layer: {"cell": cell, "filters": WIDTHS[layer],
+                    "kernel_initializer": dict(XAVIER), **kwargs}
             for layer in CELL_LAYERS}
 
 
@@ -28,13 +31,15 @@ CELLS = {
                         layer_norm=False, weight_decay=_DECAY,
                         bias_weight_decay=_DECAY),
     "gru": _cells("ConvGRUCell", kernel_size=3, forget_bias=1.0,
-                  weight_decay=_DECAY),
+                  weight_decay=_DECAY, bias_weight_decay=_DECAY),
     "lstm": _cells("ConvLSTMCell", kernel_size=3, forget_bias=1.0,
-                   weight_decay=_DECAY),
+                   weight_decay=_DECAY, bias_weight_decay=_DECAY,
+                   peephole_initializer=dict(XAVIER)),
     "intersectionrnn": _cells("ConvIntersectionRNNCell", kernel_size=3,
-                              forget_bias=1.0, weight_decay=_DECAY),
+                              forget_bias=1.0, weight_decay=_DECAY,
+                              bias_weight_decay=_DECAY),
     "ugrnn": _cells("ConvUGRNNCell", kernel_size=3, forget_bias=1.0,
-                    weight_decay=_DECAY),
+                    weight_decay=_DECAY, bias_weight_decay=_DECAY),
 }
 
 # rgc_intermediate, §4.3: backbone widths and the feedback edges (edges_5).
@@ -80,7 +85,11 @@ def intermediate_spec(cell_type, num_classes=1000,
 def rgc_intermediate_cell(layer):
     """The median RGC of §3.8 for one layer (constants are its defaults)."""
     return {"cell": "MedianReciprocalGatedCell",
-            "filters": RGC_WIDTHS[layer]}
+            "filters": RGC_WIDTHS[layer],
+            "kernel_initializer": {
+                "class_name": "VarianceScaling",
+                "config": {"scale": MEDIAN_KERNEL_SCALE, "mode": "fan_in",
+                           "distribution": "truncated_normal"}}}
 
 
 def rgc_intermediate_spec(num_classes=1000, input_shape=(224, 224, 3)):

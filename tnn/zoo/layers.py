@@ -5,6 +5,9 @@ DROPOUT = {"layer": "dropout", "rate": 0.0}  # keep_prob 1.0 in the zoo
 MAX_POOL = {"layer": "max_pool", "pool_size": 2, "strides": 2,
             "padding": "same"}
 ELU = {"layer": "elu"}
+# TF1's get_variable default (glorot uniform): the cells' kernel init when
+# the zoo JSON gives none, and residual_add's projection init.
+XAVIER = {"class_name": "GlorotUniform", "config": {}}
 
 
 def conv(filters, kernel_size=3, strides=1, activation=None,
@@ -40,7 +43,8 @@ def resnet_unit(name, width, cell=None, pool=False,
     any cell, which every non-RGC intermediate zoo model has.
     """
     post = [conv(width, weight_decay=weight_decay),
-            {"layer": "residual_add", "weight_decay": weight_decay},
+            # The original residual_add: xavier init, no weight decay.
+            {"layer": "residual_add", "kernel_initializer": dict(XAVIER)},
             dict(ELU)]
     if pool:
         post.append(dict(MAX_POOL))

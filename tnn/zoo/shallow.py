@@ -6,12 +6,18 @@ Plain layers' decay-0 `memory` is a pass-through and is omitted (so
 non-trainable `memory_decay` variables, which are 0).
 """
 
-from tnn.zoo.layers import DROPOUT, MAX_POOL, conv, readout_init
+from tnn.zoo.layers import DROPOUT, MAX_POOL, XAVIER, conv, readout_init
 
 CELL_LAYERS = ("conv3", "conv4", "conv5")
 WIDTHS = {"conv1": 64, "conv2": 128, "conv3": 256, "conv4": 256,
           "conv5": 512}
 _DECAY = 1e-4
+
+
+def _scaled(scale):
+    return {"class_name": "VarianceScaling",
+            "config": {"scale": scale, "mode": "fan_in",
+                       "distribution": "truncated_normal"}}
 
 
 def _same(cell, **kwargs):
@@ -26,18 +32,20 @@ CELLS = {
     "simplernn": {
         layer: {"cell": "ConvRNNCell", "variant": "zoo", "filters": f,
                 "kernel_size": 3, "layer_norm": True,
+                "kernel_initializer": dict(XAVIER),
                 "weight_decay": _DECAY, "bias_weight_decay": _DECAY}
         for layer, f in zip(CELL_LAYERS, (128, 256, 256))},
     "gru": _same("ConvGRUCell", kernel_size=3, forget_bias=1.0,
-                 weight_decay=_DECAY),
+                 kernel_initializer=dict(XAVIER), weight_decay=_DECAY,
+                 bias_weight_decay=_DECAY),
     "lstm": {
         layer: {"cell": "ConvLSTMCell", "filters": f, "kernel_size": k,
                 "forget_bias": fb, "use_peepholes": peep, "layer_norm": True,
                 "bias_initializer": b, "weight_decay": wd,
-                "kernel_initializer": {
-                    "class_name": "VarianceScaling",
-                    "config": {"scale": scale, "mode": "fan_in",
-                               "distribution": "truncated_normal"}}}
+                "bias_weight_decay": wd,
+                # The peepholes are created in the kernel initializer's scope.
+                "kernel_initializer": _scaled(scale),
+                "peephole_initializer": _scaled(scale)}
         for layer, f, k, fb, peep, b, scale, wd in (
             ("conv3", 128, 2, 1.3561755203084322, False, 1.6427688907776656,
              0.7008842622125534, 5.434329000564743e-06),
@@ -46,9 +54,11 @@ CELLS = {
             ("conv5", 256, 4, 0.9249280259963113, False, -1.3495015766804237,
              0.8937636886958731, 3.038054940623377e-06))},
     "intersectionrnn": _same("ConvIntersectionRNNCell", kernel_size=3,
-                             forget_bias=1.0, weight_decay=_DECAY),
+                             forget_bias=1.0, kernel_initializer=dict(XAVIER),
+                             weight_decay=_DECAY, bias_weight_decay=_DECAY),
     "ugrnn": _same("ConvUGRNNCell", kernel_size=3, forget_bias=1.0,
-                   weight_decay=_DECAY),
+                   kernel_initializer=dict(XAVIER), weight_decay=_DECAY,
+                   bias_weight_decay=_DECAY),
     "rgc": {
         layer: {"cell": "ReciprocalGatedCell", "filters": WIDTHS[layer],
                 "cell_depth": WIDTHS[layer], "tau_filter_size": 3,
@@ -58,7 +68,8 @@ CELLS = {
                 "gate_offset": 1.0, "gate_multiplier": -1.0,
                 "tau_nonlinearity": "sigmoid",
                 "gate_nonlinearity": "sigmoid", "cell_activation": "elu",
-                "out_activation": "elu", "weight_decay": _DECAY}
+                "out_activation": "elu", "kernel_initializer": dict(XAVIER),
+                "weight_decay": _DECAY}
         for layer in CELL_LAYERS},
 }
 
@@ -92,7 +103,8 @@ def shallow_spec(cell_type, num_classes=1000, input_shape=(224, 224, 3)):
         "pre_memory": [dict(DROPOUT),
                        conv(num_classes, kernel_size=2, padding="valid",
                             kernel_initializer=readout_init(), **ff)],
-        "post_memory": [{"layer": "global_pool", "kind": "avg"}]})
+        "post_memory": [{"layer": "global_pool", "kind": "avg"},
+                        {"layer": "identity"}]})  # tf.identity "output"
     names = [n["name"] for n in nodes]
     return {"nodes": nodes, "edges": list(zip(names[:-1], names[1:])),
             "output": "imnetds", "input_order": "alphabetical"}

@@ -1,0 +1,195 @@
+"""Which TF1 checkpoint variable fills which Keras weight (reference §8).
+
+Every name is relative to the zoo's `tnn_model/` scope:
+
+    <node>/pre_<i>/weights_basenet   component_conv kernel (the first conv of
+                                     a non-readout node's pre-memory); with
+                                     several concatenated harbor inputs it is
+                                     split per input: `weights_basenet` for
+                                     the feed-forward input, `weights_0`,
+                                     `weights_1`, ... for the others in
+                                     harbor order (§1.5)
+    <node>/pre_<i>/weights, bias     any other conv / fc (`post_<i>` alike)
+    <node>/post_<i>/residual_add_weights
+    <node>/<CellClass>/...           the cell's `tf1_variable_names()`
+    <node>/memory_decay              a time-decay cell's decay; in nodes
+                                     without a cell the non-trainable decay
+                                     of the pass-through memory: optional,
+                                     and it must be 0
+    probs/softmax_beta, ...          decoder variables (§8.4)
+
+Spec index `i` equals the TF1 scope index because graph specs list one layer
+per original op (the zoo tables and `tnn.graphs.from_json` keep dropout
+layers of keep_prob 1 for that reason).
+"""
+
+import dataclasses
+
+import keras
+
+from tnn.graphs.layers import FlatDense, ResidualAdd
+
+SCOPE = "tnn_model"
+
+
+@dataclasses.dataclass
+class Target:
+    """One Keras weight and its TF1 source(s).
+
+    Args:
+        variable: the Keras variable.
+        names: TF1 names (without the `tnn_model/` scope); several names are
+            concatenated along `axis` (a component_conv kernel split per
+            harbor input).
+        shapes: expected TF1 shape of each name.
+        axis: concatenation axis.
+    """
+
+    variable: object
+    names: list
+    shapes: list
+    axis: int = 2
+
+
+@dataclasses.dataclass
+class VariableMap:
+    """The TF1 ↔ Keras correspondence of one model (and its decoder).
+
+    Args:
+        targets: list of `Target`, one per Keras weight.
+        zero_memory: TF1 names of pass-through memories (optional in a
+            checkpoint; their value must be 0).
+    """
+
+    targets: list
+    zero_memory: list
+
+    def expected_shapes(self):
+        """{TF1 name: shape} of every variable the model needs."""
+        shapes = {}
+        for target in self.targets:
+            shapes.update(zip(target.names, target.shapes))
+        return shapes
+
+
+class UnmappedWeightError(ValueError):
+    """A Keras weight with no known TF1 name."""
+
+
+def _component_conv_target(model, node_name, layer, prefix):
+    """The first pre-memory conv: one kernel slice per harbor input."""
+    node = model.graph_nodes[node_name]
+    kernel = layer.kernel
+    kh, kw, _, out = (int(d) for d in kernel.shape)
+    harbor = node.harbor
+    names = [f"{prefix}/weights_basenet"]
+    shapes = [tuple(int(d) for d in kernel.shape)]
+    if (harbor.channel_op == "concat" and not harbor.split_feedback
+            and harbor.projection is None and len(node.input_names) > 1):
+        names, shapes, k = [], [], 0
+        for index, source in enumerate(node.input_names):
+            if source in model.graph_nodes:
+                channels = model.output_shapes[source][-1]
+            else:
+                channels = model.graph_input_shape[-1]
+            if index == harbor.ff_index:
+                names.append(f"{prefix}/weights_basenet")
+            else:
+                names.append(f"{prefix}/weights_{k}")
+                k += 1
+            shapes.append((kh, kw, int(channels), out))
+    return Target(kernel, names, shapes)
+
+
+def _single(variable, name):
+    return Target(variable, [name], [tuple(int(d) for d in variable.shape)])
+
+
+def _layer_targets(model, node_name, layer, prefix, component):
+    if not layer.weights:
+        return []
+    if isinstance(layer, keras.layers.Conv2D):
+        targets = [_component_conv_target(model, node_name, layer, prefix)
+                   if component else _single(layer.kernel,
+                                             f"{prefix}/weights")]
+    elif isinstance(layer, (FlatDense, keras.layers.Dense)):
+        targets = [_single(layer.kernel, f"{prefix}/weights")]
+    elif isinstance(layer, ResidualAdd):
+        return [_single(layer.projection, f"{prefix}/residual_add_weights")]
+    else:
+        raise UnmappedWeightError(
+            f"Layer {layer.path} ({type(layer).__name__}) has weights but no "
+            f"TF1 checkpoint names; only conv, fc and residual_add layers "
+            f"(and the cells) are mapped.")
+    if layer.use_bias:
+        targets.append(_single(layer.bias, f"{prefix}/bias"))
+    return targets
+
+
+def _cell_targets(node_name, cell):
+    names = cell.tf1_variable_names()
+    by_path = {w.path[len(cell.path) + 1:]: w for w in cell.weights}
+    unnamed = sorted(set(by_path) - set(names))
+    if unnamed:
+        raise UnmappedWeightError(
+            f"{type(cell).__name__} {cell.path}: weights {unnamed} are "
+            f"missing from its tf1_variable_names().")
+    return [_single(by_path[rel], f"{node_name}/{tf1}")
+            for rel, tf1 in names.items()]
+
+
+def variable_map(model, decoder=None, component_conv_nodes=None):
+    """The TF1 names of every weight of a `TNNGraph` (and a decoder).
+
+    Args:
+        model: a built `TNNGraph`.
+        decoder: optional temporal decoder (`tnn.readouts`), built.
+        component_conv_nodes: nodes whose first pre-memory conv is a
+            `component_conv` (`weights_basenet`); default: every node but
+            the readout, as in all zoo graphs. Pass the set explicitly for
+            graphs whose first conv was a plain `conv` (e.g. tnn AlexNet).
+
+    Returns:
+        `VariableMap`.
+    """
+    if component_conv_nodes is None:
+        component_conv_nodes = [n for n in model.spec.node_names
+                                if n != model.spec.output]
+    targets, zero_memory = [], []
+    for node_name in model.spec.node_names:
+        node = model.graph_nodes[node_name]
+        component = node_name in component_conv_nodes
+        for position, layers in (("pre", node.pre_memory),
+                                 ("post", node.post_memory)):
+            for index, layer in enumerate(layers):
+                first_conv = (component and position == "pre"
+                              and isinstance(layer, keras.layers.Conv2D))
+                targets += _layer_targets(model, node_name, layer,
+                                          f"{node_name}/{position}_{index}",
+                                          first_conv)
+                if first_conv:
+                    component = False
+        if node.cell is None:
+            zero_memory.append(f"{node_name}/memory_decay")
+        else:
+            targets += _cell_targets(node_name, node.cell)
+    if decoder is not None:
+        by_name = {w.name: w for w in decoder.weights}
+        for keras_name, tf1 in decoder.tf1_variable_names().items():
+            targets.append(_single(by_name[keras_name], tf1))
+    _check_complete(model, decoder, targets)
+    return VariableMap(targets, zero_memory)
+
+
+def _check_complete(model, decoder, targets):
+    mapped = {id(t.variable) for t in targets}
+    weights = list(model.weights) + (list(decoder.weights) if decoder else [])
+    left = [w.path for w in weights if id(w) not in mapped]
+    if left:
+        raise UnmappedWeightError(
+            f"Keras weights without a TF1 name: {left}; the converter "
+            f"cannot fill them.")
+    tf1 = [n for t in targets for n in t.names]
+    dupes = sorted({n for n in tf1 if tf1.count(n) > 1})
+    if dupes:
+        raise UnmappedWeightError(f"TF1 names used twice: {dupes}.")
