@@ -210,6 +210,44 @@ class TemporalDecoder(keras.layers.Layer):
         return config
 
 
+class BetaDecoder(TemporalDecoder):
+    """A decoder with a softmax inverse temperature β (`normalize/softmax_beta`).
+
+    Args:
+        beta: value of β; None = 1.0 if fixed, U[0, 1) if trainable (TF1).
+        trainable_beta: mark β trainable.
+        **kwargs: window (`start`, `end`) and base arguments, see
+            `TemporalDecoder`.
+    """
+
+    def __init__(self, beta=None, trainable_beta=False, **kwargs):
+        beta = check_optional_float(beta, "beta")
+        check_bool(trainable_beta, "trainable_beta")
+        super().__init__(**kwargs)
+        self.beta = beta
+        self.trainable_beta = trainable_beta
+
+    def _build_decoder(self, num_steps, num_classes):
+        self.normalize_softmax_beta = self._add_scalar(
+            "normalize_softmax_beta", self.beta, self.trainable_beta)
+
+    @staticmethod
+    def take_steps(logits, steps):
+        """`L[b, steps[b]]` `[B, K]` for int steps `[B]`."""
+        picked = ops.take_along_axis(logits, steps[:, None, None], axis=1)
+        return picked[:, 0, :]
+
+    def _all_tf1_names(self):
+        names = super()._all_tf1_names()
+        names["normalize_softmax_beta"] = "normalize/softmax_beta"
+        return names
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(beta=self.beta, trainable_beta=self.trainable_beta)
+        return config
+
+
 def check_bool(value, name):
     if not isinstance(value, bool):
         raise ValueError(f"{name} must be True or False, got {value!r}.")

@@ -3,12 +3,12 @@
 from keras import ops
 
 from tnn.api import tnn_export
-from tnn.readouts.base import (TemporalDecoder, beta_softmax, check_bool,
+from tnn.readouts.base import (BetaDecoder, beta_softmax, check_bool,
                                check_optional_float)
 
 
 @tnn_export
-class ThresholdDecoder(TemporalDecoder):
+class ThresholdDecoder(BetaDecoder):
     """Per example, the logits of the first step whose confidence ≥ θ.
 
     `P = softmax_β(L, classes)`, `m_t = max_k P_{t,k}`; `t*` = the first
@@ -29,14 +29,10 @@ class ThresholdDecoder(TemporalDecoder):
     def __init__(self, threshold=None, beta=None, trainable_threshold=False,
                  trainable_beta=False, **kwargs):
         threshold = check_optional_float(threshold, "threshold")
-        beta = check_optional_float(beta, "beta")
         check_bool(trainable_threshold, "trainable_threshold")
-        check_bool(trainable_beta, "trainable_beta")
-        super().__init__(**kwargs)
+        super().__init__(beta=beta, trainable_beta=trainable_beta, **kwargs)
         self.threshold = threshold
-        self.beta = beta
         self.trainable_threshold = trainable_threshold
-        self.trainable_beta = trainable_beta
 
     def _build_decoder(self, num_steps, num_classes):
         threshold = self.threshold
@@ -44,8 +40,7 @@ class ThresholdDecoder(TemporalDecoder):
             threshold = 0.9
         self.decoder_threshold = self._add_scalar(
             "decoder_threshold", threshold, self.trainable_threshold)
-        self.normalize_softmax_beta = self._add_scalar(
-            "normalize_softmax_beta", self.beta, self.trainable_beta)
+        super()._build_decoder(num_steps, num_classes)
 
     def selected_steps(self, logits):
         """`t*` `[B]` (int32) for windowed logits `[B, T, K]`."""
@@ -59,19 +54,15 @@ class ThresholdDecoder(TemporalDecoder):
         return ops.min(candidates, axis=1)
 
     def decode(self, logits):
-        steps = self.selected_steps(logits)
-        picked = ops.take_along_axis(logits, steps[:, None, None], axis=1)
-        return picked[:, 0, :]
+        return self.take_steps(logits, self.selected_steps(logits))
 
     def _all_tf1_names(self):
         names = super()._all_tf1_names()
-        names.update(decoder_threshold="decoder_threshold",
-                     normalize_softmax_beta="normalize/softmax_beta")
+        names["decoder_threshold"] = "decoder_threshold"
         return names
 
     def get_config(self):
         config = super().get_config()
-        config.update(threshold=self.threshold, beta=self.beta,
-                      trainable_threshold=self.trainable_threshold,
-                      trainable_beta=self.trainable_beta)
+        config.update(threshold=self.threshold,
+                      trainable_threshold=self.trainable_threshold)
         return config

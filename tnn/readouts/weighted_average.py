@@ -3,12 +3,11 @@
 from keras import ops
 
 from tnn.api import tnn_export
-from tnn.readouts.base import (TemporalDecoder, beta_softmax, check_bool,
-                               check_optional_float)
+from tnn.readouts.base import BetaDecoder, beta_softmax
 
 
 @tnn_export
-class WeightedAverageDecoder(TemporalDecoder):
+class WeightedAverageDecoder(BetaDecoder):
     """`out_k = Σ_t softmax_β(L, time)_{t,k} · L_{t,k}`.
 
     Each class's logits are averaged over time with weights that favour the
@@ -25,27 +24,6 @@ class WeightedAverageDecoder(TemporalDecoder):
             `TemporalDecoder`.
     """
 
-    def __init__(self, beta=None, trainable_beta=False, **kwargs):
-        beta = check_optional_float(beta, "beta")
-        check_bool(trainable_beta, "trainable_beta")
-        super().__init__(**kwargs)
-        self.beta = beta
-        self.trainable_beta = trainable_beta
-
-    def _build_decoder(self, num_steps, num_classes):
-        self.normalize_softmax_beta = self._add_scalar(
-            "normalize_softmax_beta", self.beta, self.trainable_beta)
-
     def decode(self, logits):
         weights = beta_softmax(logits, self.normalize_softmax_beta, axis=1)
         return ops.sum(weights * logits, axis=1)
-
-    def _all_tf1_names(self):
-        names = super()._all_tf1_names()
-        names["normalize_softmax_beta"] = "normalize/softmax_beta"
-        return names
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(beta=self.beta, trainable_beta=self.trainable_beta)
-        return config
