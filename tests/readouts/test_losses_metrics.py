@@ -197,3 +197,19 @@ def test_decoded_metrics_inside_fit():
     decoded = get_decoder("max_conf")(model.predict(logits, verbose=0))
     assert result["top1_max_conf"] == pytest.approx(
         np_top_k(decoded.numpy(), labels, 1))
+
+
+def test_ties_count_as_misses():
+    from tnn.readouts.step_accuracy import top_k_matches
+
+    flat = np.zeros((3, 4), "float32")            # pre-stimulus readout
+    labels = np.array([0, 1, 2])
+    np.testing.assert_array_equal(np.asarray(top_k_matches(labels, flat, 1)),
+                                  [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(np.asarray(top_k_matches(labels, flat, 4)),
+                                  [1.0, 1.0, 1.0])
+    logits = np.array([[3, 1, 2, 0], [0, 1, 2, 3], [1, 1, 0, 0]], "float32")
+    np.testing.assert_array_equal(
+        np.asarray(top_k_matches(labels, logits, 1)), [1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(
+        np.asarray(top_k_matches(labels, logits, 3)), [1.0, 1.0, 0.0])

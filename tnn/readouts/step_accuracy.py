@@ -7,9 +7,18 @@ from tnn.api import tnn_export
 
 
 def top_k_matches(labels, logits, k):
-    """1.0 where the label is among the top-k logits, else 0.0 (`[B]`)."""
+    """1.0 where at most k classes (the label's included) score >= the
+    label's score, else 0.0 (`[B]`).
+
+    Ties count against the prediction, unlike `in_top_k` (which counts a
+    tie as a hit): before the image reaches the readout every example has
+    the same, often flat, logits, and that is no correct answer.
+    """
     labels = ops.cast(ops.reshape(labels, (-1,)), "int32")
-    hits = ops.in_top_k(labels, ops.cast(logits, "float32"), k)
+    logits = ops.cast(logits, "float32")
+    true = ops.take_along_axis(logits, labels[:, None], axis=-1)
+    rank = ops.sum(ops.cast(logits >= true, "int32"), axis=-1)
+    hits = ops.logical_and(rank <= k, ops.isfinite(true[:, 0]))
     return ops.cast(hits, "float32")
 
 
