@@ -121,6 +121,23 @@ def timeit(fn, args, repeats):
     return float(np.median(times))
 
 
+def time_interleaved(fns, repeats):
+    """Median time of each `(fn, args)`, measured in alternation.
+
+    Every round runs each function once, so drift in the machine's load
+    (other processes on a shared CPU) hits all of them alike.
+    """
+    for fn, args in fns.values():
+        np.asarray(fn(*args))  # trace + warm-up
+    times = {key: [] for key in fns}
+    for _ in range(repeats):
+        for key, (fn, args) in fns.items():
+            start = time.perf_counter()
+            np.asarray(fn(*args))
+            times[key].append(time.perf_counter() - start)
+    return {key: float(np.median(v)) for key, v in times.items()}
+
+
 def batch_data(size, batch):
     rng = np.random.default_rng(0)
     images = tf.constant(rng.standard_normal(
@@ -188,18 +205,21 @@ def section_a_b_e(args, results):
             model.set_weights(plain.get_weights())
         bare_train, bare_infer = make_steps(
             plain, lambda x, tr: bare_forward(plain, x, args.times, tr))
-        t_bare = timeit(bare_train, (images, labels), r)
-        i_bare = timeit(bare_infer, (images,), r)
-        res.update(train_bare_s=t_bare, infer_bare_s=i_bare)
-        timings = {}
-        for (loop, share), model in variants.items():
+        train_fns = {"bare": (bare_train, (images, labels))}
+        infer_fns = {"bare": (bare_infer, (images,))}
+        for key, model in variants.items():
             train, infer = make_steps(
                 model, lambda x, tr, m=model: m(x, training=tr))
-            timings[(loop, share)] = (timeit(train, (images, labels), r),
-                                      timeit(infer, (images,), r))
+            train_fns[key] = (train, (images, labels))
+            infer_fns[key] = (infer, (images,))
+        train_t = time_interleaved(train_fns, r)
+        infer_t = time_interleaved(infer_fns, r)
+        t_bare, i_bare = train_t.pop("bare"), infer_t.pop("bare")
+        res.update(train_bare_s=t_bare, infer_bare_s=i_bare)
+        timings = {key: (train_t[key], infer_t[key]) for key in variants}
+        for (loop, share), (t, i) in timings.items():
             key = f"{loop}_{'shared' if share else 'plain'}"
-            res[f"train_{key}_s"], res[f"infer_{key}_s"] = \
-                timings[(loop, share)]
+            res[f"train_{key}_s"], res[f"infer_{key}_s"] = t, i
         for loop in ("symbolic", "python"):
             t_tnn, i_tnn = timings[(loop, False)]
             log(f"[{name}] (a) {loop} loop, sharing off: train step "
@@ -289,9 +309,11 @@ def child_memory(name, size, batch, times, remat, steps, loop):
 
 def section_d(args, results):
     for name in args.models:
-        for loop in ("symbolic", "python"):
+        for loop in args.memory_loops:
             rows = {}
-            for T in args.memory_times:
+            times = (args.memory_times if loop == args.memory_loops[0]
+                     else [max(args.memory_times)])
+            for T in times:
                 rows[T] = measure_memory(name, args.size, args.batch, T,
                                          False, loop)
                 log(f"[{name}] (d) {loop} loop, T={T}: peak RSS "
@@ -324,6 +346,10 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--memory-times", type=int, nargs="+",
                         default=[8, 16, 32])
+    parser.add_argument("--memory-loops", nargs="+",
+                        default=["python", "symbolic"],
+                        help="time loops for (d); the first gets every T, "
+                             "the others only the largest")
     parser.add_argument("--only", nargs="+", default=["a", "c", "d"],
                         help="sections: a (also b, e), c, d")
     parser.add_argument("--quick", action="store_true",

@@ -247,6 +247,7 @@ def test_auto_time_loop_resolution():
     # This test machine has no GPU: TensorFlow on CPU unrolls in Python.
     assert time_loop.resolve_mode("auto", times=16) == "python"
     assert time_loop.resolve_mode("auto", times=64) == "symbolic"
+    assert time_loop.resolve_mode("auto", times=16, remat=True) == "symbolic"
     assert time_loop.resolve_mode("symbolic") == "symbolic"
     with pytest.raises(ValueError, match="time_loop must be"):
         time_loop.resolve_mode("scan")

@@ -22,7 +22,7 @@ from keras import tree
 MAX_PYTHON_STEPS = 32
 
 
-def resolve_mode(mode, times=None):
+def resolve_mode(mode, times=None, remat=False):
     """Resolves a `time_loop` setting ("auto", "symbolic", "python").
 
     "auto" unrolls in Python for TensorFlow on CPU-only machines when
@@ -30,15 +30,18 @@ def resolve_mode(mode, times=None):
     faster than `tf.while_loop` on CPU (benchmarks/RESULTS.md), and XLA is
     off there by default — and uses the symbolic loop everywhere else: on
     GPU/TPU (compile time matters and XLA handles loops well), for long
-    unrolls (trace time and graph size grow with T when unrolled), and on
-    the JAX and torch backends.
+    unrolls (trace time and graph size grow with T when unrolled), with
+    `remat` (inside a loop body grappler cannot merge the recomputation
+    back into the forward pass, and the recomputed steps run one by one, so
+    memory really drops), and on the JAX and torch backends.
     """
     if mode not in ("auto", "symbolic", "python"):
         raise ValueError(f"time_loop must be 'auto', 'symbolic' or 'python', "
                          f"got {mode!r}.")
     if mode != "auto":
         return mode
-    if keras.backend.backend() != "tensorflow" or _has_accelerator():
+    if (keras.backend.backend() != "tensorflow" or _has_accelerator()
+            or remat):
         return "symbolic"
     if times is not None and times > MAX_PYTHON_STEPS:
         return "symbolic"
@@ -98,12 +101,49 @@ def loop(body, carry, start, stop, ys_specs, remat=False, constants=(),
     return _python_loop(step, carry, start, stop)
 
 
-def _rematted(body, constants):
-    """Wraps `body` so its activations are recomputed for the gradient.
+def remat_call(fn, *args):
+    """`fn(*args)` whose activations are recomputed for the gradient.
 
-    Every tensor the step reads is an explicit argument of the rematerialized
-    function (TensorFlow's `recompute_grad` rejects captured tensors); the
-    step index travels as a float so it is a differentiable-typed input.
+    `fn` must reach outside tensors only through `args`. On TensorFlow the
+    recomputation waits for the incoming gradients (a control dependency),
+    so in a graph the steps of an unrolled loop are recomputed one at a time
+    in reverse order and memory really drops; `tf.recompute_grad` has no
+    such dependency, and graph executors then recompute every step at once.
+    Elsewhere this is `keras.remat`.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return keras.remat(fn)(*args)
+    import tensorflow as tf
+
+    @tf.custom_gradient
+    def wrapped(*xs):
+        ys = fn(*xs)
+
+        def grad(*dys, variables=None):
+            variables = list(variables or [])
+            deps = [d for d in dys if d is not None]
+            with tf.control_dependencies(deps):
+                xs2 = [tf.identity(x) for x in xs]
+            with tf.GradientTape() as tape:
+                tape.watch(xs2)
+                ys2 = list(fn(*xs2))
+            dys = [tf.zeros_like(y) if d is None else d
+                   for d, y in zip(dys, ys2)]
+            grads = tape.gradient(
+                ys2, xs2 + variables, output_gradients=dys,
+                unconnected_gradients=tf.UnconnectedGradients.ZERO)
+            return grads[:len(xs)], grads[len(xs):]
+
+        return ys, grad
+
+    return wrapped(*args)
+
+
+def _rematted(body, constants):
+    """Wraps `body(t, carry, *constants)` for rematerialization.
+
+    The step index stays a Python value where it is one (static steps); a
+    tensor index (JAX, torch loops) travels as a float input.
     """
     n_const = len(constants)
 
@@ -111,19 +151,20 @@ def _rematted(body, constants):
         flat = tree.flatten(carry)
         n_carry = len(flat)
         structure = {}
+        static = isinstance(t, int)
 
-        def flat_body(t_float, *args):
-            consts = args[:n_const]
-            flat_carry = args[n_const:]
-            new_carry, ys = body(ops.cast(t_float, "int32"),
-                                 tree.pack_sequence_as(carry, flat_carry),
-                                 *consts)
+        def flat_body(*args):
+            t_arg = t if static else ops.cast(args[0], "int32")
+            args = args if static else args[1:]
+            new_carry, ys = body(
+                t_arg, tree.pack_sequence_as(carry, args[n_const:]),
+                *args[:n_const])
             structure["carry"] = new_carry
             structure["ys"] = ys
             return tuple(tree.flatten(new_carry)) + tuple(tree.flatten(ys))
 
-        out = list(keras.remat(flat_body)(ops.cast(t, "float32"),
-                                          *constants, *flat))
+        lead = () if static else (ops.cast(t, "float32"),)
+        out = list(remat_call(flat_body, *lead, *constants, *flat))
         new_carry = tree.pack_sequence_as(structure["carry"], out[:n_carry])
         ys = tree.pack_sequence_as(structure["ys"], out[n_carry:])
         return new_carry, ys
@@ -201,7 +242,10 @@ def _tf_remat_loop(body, carry, start, stop, ys_specs, constants):
                    for d, y in zip(dys, stacked)]
 
             def back(t, dflat, dconsts, dvars):
-                flat = [a.read(t - start) for a in saved]
+                # Recompute step t only once the gradient of its outputs
+                # exists, so iterations are not recomputed ahead of time.
+                with tf.control_dependencies(dflat):
+                    flat = [a.read(t - start) for a in saved]
                 dy = [d[t - start] for d in dys]
                 with tf.GradientTape() as tape:
                     tape.watch(flat)

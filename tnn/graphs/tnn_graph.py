@@ -65,8 +65,8 @@ class TNNGraph(keras.Model):
             faster (independent nodes of neighbouring steps run
             concurrently, and the backward pass needs no loop
             accumulators; see benchmarks/RESULTS.md). "auto" (default):
-            "python" for TensorFlow on a CPU-only machine up to 32 steps,
-            else "symbolic". Results are the same.
+            "python" for TensorFlow on a CPU-only machine up to 32 steps
+            without `remat`, else "symbolic". Results are the same.
     """
 
     def __init__(self, spec, input_shape=None, times=None, image_off=None,
@@ -280,14 +280,14 @@ class TNNGraph(keras.Model):
         frames, steps = self._frames(inputs, times)
         if times is not None:
             self._warn_if_short(steps)
-        share = self.share_pre_stimulus and not (
-            training and self._has_batch_dependent_layers())
+        batch_dependent = training and self._has_batch_dependent_layers()
+        share = self.share_pre_stimulus and not batch_dependent
         return unroll_lib.run(
             self.graph_nodes, self.plan, frames, steps, nodes,
             self.output_shapes, self.state_shapes, training=training,
             share=share, remat=self.remat, dtype=self.compute_dtype,
             symbolic=unroll_lib.time_loop.resolve_mode(
-                self.time_loop, steps) == "symbolic")
+                self.time_loop, steps, self.remat) == "symbolic")
 
     def _frames(self, inputs, times):
         shape = tuple(inputs.shape)

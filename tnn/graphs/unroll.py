@@ -25,6 +25,7 @@ batch norm).
 import dataclasses
 
 from keras import ops
+from keras import tree
 
 from tnn.graphs import time_loop
 
@@ -182,9 +183,24 @@ def run(nodes, plan, frames, times, collect, output_specs, state_specs,
                 new_shared[name] = own_shared
         return new_outs, new_states, new_shared
 
+    def warmup_step(t, outs, states, shared):
+        if not remat:
+            return step(t, outs, states, shared, frames)
+        structure = (outs, states)
+
+        def flat_step(images, *flat):
+            o, s = tree.pack_sequence_as(structure, flat)
+            o, s, _ = step(t, o, s, shared, frames.with_images(images))
+            return tuple(tree.flatten((o, s)))
+
+        flat = time_loop.remat_call(flat_step, frames.images,
+                                    *tree.flatten(structure))
+        o, s = tree.pack_sequence_as(structure, list(flat))
+        return o, s, {n: first[n] > t for n in plan.order}
+
     collected = {n: [] for n in collect}
     for t in range(warmup):
-        outs, states, shared = step(t, outs, states, shared, frames)
+        outs, states, shared = warmup_step(t, outs, states, shared)
         for n in collect:
             y = outs[n]
             collected[n].append(_broadcast(y, batch) if shared[n] else y)
@@ -219,3 +235,4 @@ def run(nodes, plan, frames, times, collect, output_specs, state_specs,
             result[n] = y if result[n] is None else ops.concatenate(
                 [result[n], y], axis=1)
     return result
+

@@ -84,8 +84,8 @@ def _check_features(features, data, stimulus_ids):
                     if set(ids) == set(data.stimulus_id) else
                     "different stimuli")
             raise ValueError(
-                f"feature row {i} is stimulus {ids[i]!r} but the neural data "
-                f"has {data.stimulus_id[i]!r} there ({wrong.size} "
+                f"feature row {i} is stimulus {str(ids[i])!r} but the neural data "
+                f"has {str(data.stimulus_id[i])!r} there ({wrong.size} "
                 f"mismatches; {hint}).")
     return shapes
 
