@@ -347,7 +347,7 @@ def main():
     parser.add_argument("--memory-times", type=int, nargs="+",
                         default=[8, 16, 32])
     parser.add_argument("--memory-loops", nargs="+",
-                        default=["python", "symbolic"],
+                        default=["auto", "symbolic"],
                         help="time loops for (d); the first gets every T, "
                              "the others only the largest")
     parser.add_argument("--only", nargs="+", default=["a", "c", "d"],
