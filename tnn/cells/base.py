@@ -37,9 +37,13 @@ class RecurrentCell(keras.layers.Layer):
     accepts_feedback = False
 
     def state_shapes(self, input_shape):
-        """Per-example shapes (no batch axis) of the state tensors."""
-        raise NotImplementedError(
-            f"{type(self).__name__} must implement state_shapes().")
+        """Per-example shapes (no batch axis) of the state tensors.
+
+        Every cell defines its own; a subclass that forgets gets this
+        interface error rather than a silent stateless cell.
+        """
+        raise TypeError(f"{type(self).__name__} subclasses RecurrentCell "
+                        f"but does not define state_shapes(input_shape).")
 
     @property
     def state_size(self):
