@@ -13,33 +13,45 @@ not fit the model is refused with the list of missing, unexpected and
 wrong-shape variables (exit status 1).
 """
 
+import argparse
 import os
 import sys
 
-from absl import app, flags
 
-FLAGS = flags.FLAGS
-flags.DEFINE_string("ckpt", None, "TF1 checkpoint prefix, e.g. "
-                    "ckpts/rgc_shallow/model.ckpt.")
-flags.DEFINE_string("model", None, "Registered model name, optionally with "
-                    "a decoder suffix (_tmaxconf, _dthresh).")
-flags.DEFINE_string("out", None, "Output .keras file of the model.")
-flags.DEFINE_string("decoder_out", None, "Output .keras file of the decoder "
-                    "(default: <out stem>.decoder.keras).")
-flags.DEFINE_list("input_shape", None, "H,W,C of the images (default "
-                  "224,224,3, the shape the checkpoints were trained at).")
+def _parser():
+    # argparse, not absl flags: this converter defines --model and --out,
+    # which the absl-based entry points (fit_neural, ...) define too, and
+    # absl's global flag registry refuses a second definition in a process.
+    parser = argparse.ArgumentParser(
+        prog="python -m training.convert_tf1",
+        description="Convert a convrnns TF1 checkpoint to a .keras file.")
+    parser.add_argument("--ckpt", required=True, help="TF1 checkpoint "
+                        "prefix, e.g. ckpts/rgc_shallow/model.ckpt.")
+    parser.add_argument("--model", required=True, help="Registered model "
+                        "name, optionally with a decoder suffix "
+                        "(_tmaxconf, _dthresh).")
+    parser.add_argument("--out", required=True,
+                        help="Output .keras file of the model.")
+    parser.add_argument("--decoder_out", default=None, help="Output .keras "
+                        "file of the decoder (default: <out "
+                        "stem>.decoder.keras).")
+    parser.add_argument("--input_shape", default=None, help="H,W,C of the "
+                        "images (default 224,224,3, the shape the "
+                        "checkpoints were trained at).")
+    return parser
 
 
-def _parse_shape(values):
-    if values is None:
+def _parse_shape(text):
+    if text is None:
         return None
+    values = text.split(",")
     try:
         shape = tuple(int(v) for v in values)
     except ValueError:
         shape = ()
     if len(shape) != 3 or min(shape) < 1:
         raise ValueError(f"--input_shape must be three positive ints H,W,C, "
-                         f"got {','.join(values)!r}.")
+                         f"got {text!r}.")
     return shape
 
 
@@ -76,15 +88,12 @@ def convert(ckpt, model_name, out, decoder_out=None, input_shape=None):
     return written
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}.")
-    for name in ("ckpt", "model", "out"):
-        if not getattr(FLAGS, name):
-            raise app.UsageError(f"--{name} is required.")
+def main(argv=None):
+    """Runs the CLI on `argv` (default: sys.argv[1:]); returns the status."""
+    args = _parser().parse_args(argv)
     try:
-        written = convert(FLAGS.ckpt, FLAGS.model, FLAGS.out,
-                          FLAGS.decoder_out, _parse_shape(FLAGS.input_shape))
+        written = convert(args.ckpt, args.model, args.out, args.decoder_out,
+                          _parse_shape(args.input_shape))
     except ValueError as err:
         print(f"convert_tf1: {err}", file=sys.stderr)
         return 1
@@ -94,4 +103,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    sys.exit(main())

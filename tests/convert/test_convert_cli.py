@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-from absl import flags
 
 import tnn
 from tests.convert.helpers import write_tf1_checkpoint, zoo_arrays
@@ -14,12 +13,7 @@ from training import convert_tf1
 @pytest.fixture
 def run_cli():
     def run(*args):
-        flags.FLAGS.unparse_flags()
-        flags.FLAGS(["convert_tf1", *args])
-        try:
-            return convert_tf1.main(["convert_tf1"])
-        finally:
-            flags.FLAGS.unparse_flags()
+        return convert_tf1.main([str(a) for a in args])
     return run
 
 
