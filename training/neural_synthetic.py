@@ -81,33 +81,11 @@ def ventral_convrnn(input_shape=(32, 32, 3), widths=DEFAULT_WIDTHS,
                     image_off=image_off, name=name)
 
 
-def _apply(layers, x, residual):
-    outs = []
-    for layer in layers:
-        x = (layer(x, residual) if getattr(layer, "uses_residual", False)
-             else layer(x, training=False))
-        outs.append(x)
-    return x, outs
-
-
 def _layer_outputs(node, inputs, states):
     """Every intermediate output of one node step (harbor, each pre-memory
-    layer, the cell, each post-memory layer), as `Node.call` computes it."""
-    harbored = node.harbor(list(inputs))
-    feedback = None
-    if node.harbor.split_feedback:
-        harbored, feedback = harbored
-    x, outs = _apply(node.pre_memory, harbored, harbored)
-    outs.insert(0, harbored)
-    if node.cell is not None:
-        extra = {}
-        if node.cell.accepts_residual:
-            extra["residual"] = harbored
-        if node.cell.accepts_feedback:
-            extra["feedback"] = feedback
-        x, _ = node.cell(x, states, training=False, **extra)
-        outs.append(x)
-    return outs + _apply(node.post_memory, x, harbored)[1]
+    layer, the cell, each post-memory layer)."""
+    return node(list(inputs), list(states), training=False,
+                return_intermediates=True)[2]
 
 
 def _control_inputs(model, outs, images, name, step):

@@ -121,21 +121,30 @@ class Node(keras.layers.Layer):
     # --- call ---------------------------------------------------------------
 
     @staticmethod
-    def _apply(layers, x, res, training):
+    def _apply(layers, x, res, training, trace=None):
         for layer in layers:
             if getattr(layer, "uses_residual", False):
                 x = layer(x, res)
             else:
                 x = layer(x, training=training)
+            if trace is not None:
+                trace.append(x)
         return x
 
-    def call(self, inputs, states, training=None):
+    def call(self, inputs, states, training=None, return_intermediates=False):
+        """One step: `(output, new_states)`.
+
+        With `return_intermediates=True` also returns the list of every
+        intermediate output: the harbor's (feed-forward part), each
+        pre-memory layer's, the cell's and each post-memory layer's.
+        """
         harbored = self.harbor(list(inputs))
         fb = None
         if self.harbor.split_feedback:
             harbored, fb = harbored
         res = harbored
-        x = self._apply(self.pre_memory, harbored, res, training)
+        trace = [harbored] if return_intermediates else None
+        x = self._apply(self.pre_memory, harbored, res, training, trace)
         new_states = []
         if self.cell is not None:
             extra = {}
@@ -146,5 +155,9 @@ class Node(keras.layers.Layer):
             x, new_states = self.cell(x, list(states), training=training,
                                       **extra)
             new_states = list(new_states)
-        x = self._apply(self.post_memory, x, res, training)
+            if trace is not None:
+                trace.append(x)
+        x = self._apply(self.post_memory, x, res, training, trace)
+        if return_intermediates:
+            return x, new_states, trace
         return x, new_states
