@@ -14,12 +14,12 @@ step (`GraphSpec.first_image_steps`) do not depend on the input: they are
 the response to zero stand-ins, the same for every example. When
 `share_pre_stimulus` is on, those steps are computed once with batch size 1
 and broadcast where a full-batch node reads them — exactly the same values
-and gradients, a fraction of the work. These first `warmup` steps are
-unrolled in Python (their number is the graph depth, independent of T); the
-remaining steps run in a symbolic loop (`time_loop.loop`), so the traced
-graph does not grow with T. Sharing is switched off in training when the
-graph has layers whose output depends on the batch or on noise (dropout,
-batch norm).
+and gradients, fewer FLOPs. These first `warmup` steps are unrolled in
+Python (their number is the graph depth, independent of T); the remaining
+steps run in `time_loop.loop`: a symbolic loop, so that the traced graph
+does not grow with T, or Python-unrolled (`symbolic=False`, faster on CPU
+TensorFlow). Sharing is switched off in training when the graph has layers
+whose output depends on the batch or on noise (dropout, batch norm).
 """
 
 import dataclasses
