@@ -93,3 +93,23 @@ def test_config_round_trip_is_json():
     clone = tnn.TNNGraph.from_config(config)
     assert clone.unroll_mode == "feedforward" and clone.remat
     assert clone.count_params() == model.count_params()
+
+
+@pytest.mark.parametrize("loop", ["python", "symbolic"])
+def test_mixed_precision_follows_the_model_policy(loop):
+    keras.utils.set_random_seed(3)
+    kwargs = dict(input_shape=(32, 32, 3), num_classes=5, times=12,
+                  time_loop=loop)
+    full = tnn.create_model("lstm_intermediate", **kwargs)
+    mixed = tnn.create_model("lstm_intermediate", dtype="mixed_bfloat16",
+                             **kwargs)
+    mixed.set_weights(full.get_weights())
+    assert all(w.dtype == "float32" for w in mixed.weights)
+    images = np.random.default_rng(4).standard_normal(
+        (2, 32, 32, 3)).astype("float32")
+    out = mixed.unroll(images, nodes=["conv5", "imnetds"])
+    assert {keras.backend.standardize_dtype(v.dtype)
+            for v in out.values()} == {"bfloat16"}
+    want = np.asarray(full(images))
+    got = np.asarray(keras.ops.cast(out["imnetds"], "float32"))
+    np.testing.assert_allclose(got, want, atol=0.1 * np.abs(want).max())

@@ -44,11 +44,16 @@ class TNNLayerNorm(keras.layers.Layer):
             initializer=keras.initializers.Constant(self.shift_init))
 
     def call(self, x):
+        # Statistics in float32 (epsilon 1e-12 underflows in float16).
+        dtype = x.dtype
+        x = ops.cast(x, "float32")
         axes = tuple(range(1, len(x.shape)))
         mean = ops.mean(x, axis=axes, keepdims=True)
         var = ops.mean(ops.square(x - mean), axis=axes, keepdims=True)
         y = (x - mean) * ops.rsqrt(var + self.epsilon)
-        return y * self.gamma + self.beta
+        y = y * ops.cast(self.gamma, "float32") + ops.cast(self.beta,
+                                                           "float32")
+        return ops.cast(y, dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape

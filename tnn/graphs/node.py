@@ -51,6 +51,9 @@ class Node(keras.layers.Layer):
                            for i, s in enumerate(spec.pre_memory)]
         self.post_memory = [build_layer(s, f"post_{i}")
                             for i, s in enumerate(spec.post_memory)]
+        # Sublayers follow the node's dtype policy (e.g. mixed precision).
+        for layer in [self.harbor] + self.pre_memory + self.post_memory:
+            layer.dtype_policy = self.dtype_policy
         # The cell is made in build(), once the channel counts of its
         # residual and feedback inputs are known.
         self.cell = None
@@ -97,7 +100,8 @@ class Node(keras.layers.Layer):
             if self.cell_class.accepts_feedback:
                 extra["feedback_channels"] = (int(fb[-1]) if fb is not None
                                               else None)
-            self.cell = build_cell(self.spec.cell, "cell", **extra)
+            self.cell = build_cell(self.spec.cell, "cell",
+                                   dtype=self.dtype_policy, **extra)
             self.cell.build(x)
             x = tuple(self.cell.compute_output_shape(x))
         self._build_stack(self.post_memory, x, res)

@@ -153,7 +153,8 @@ class TNNGraph(keras.Model):
             ff = (unroll_lib.EXTERNAL if is_input
                   else self.spec.ff_input(name))
             self.input_names[name] = names
-            return Node(node_spec, names, names.index(ff))
+            return Node(node_spec, names, names.index(ff),
+                        dtype=self.dtype_policy)
         except (ValueError, TypeError) as err:
             raise GraphBuildError(f"Node {name!r}: {_one_line(err)}") from None
 
