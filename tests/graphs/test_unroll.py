@@ -251,3 +251,15 @@ def test_auto_time_loop_resolution():
     assert time_loop.resolve_mode("symbolic") == "symbolic"
     with pytest.raises(ValueError, match="time_loop must be"):
         time_loop.resolve_mode("scan")
+
+
+def test_sharing_stays_on_in_training_with_zero_rate_dropout():
+    import tnn
+
+    zoo = tnn.create_model("rgc_shallow", input_shape=(72, 72, 3))
+    assert not zoo._has_batch_dependent_layers()    # keep_prob-1 dropouts
+    spec = chain_spec(n=2, size=8)
+    spec["nodes"][1]["pre_memory"].append({"layer": "dropout", "rate": 0.5})
+    assert TNNGraph(spec, times=4)._has_batch_dependent_layers()
+    spec["nodes"][1]["pre_memory"][-1] = {"layer": "batch_norm"}
+    assert TNNGraph(spec, times=4)._has_batch_dependent_layers()

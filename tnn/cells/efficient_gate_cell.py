@@ -190,6 +190,11 @@ class EfficientGateCell(RecurrentCell):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:3]) + (self.filters,)
 
+    @property
+    def batch_dependent(self):
+        """Drop-connect draws a mask per example in training."""
+        return self.drop_connect_rate < 1.0
+
     def _drop_connect(self, x, training):
         keep = self.drop_connect_rate
         if not training or keep >= 1.0:

@@ -12,9 +12,19 @@ from tnn.graphs import unroll as unroll_lib
 from tnn.graphs.node import Node
 from tnn.graphs.spec import GraphSpec, GraphSpecError, UNROLL_MODES
 
-_BATCH_DEPENDENT = (keras.layers.Dropout, keras.layers.BatchNormalization,
-                    keras.layers.SpatialDropout2D, keras.layers.GaussianNoise,
-                    keras.layers.GaussianDropout, keras.layers.AlphaDropout)
+
+def _batch_dependent(layer):
+    """True if, in training, the layer's output for one example depends on
+    the rest of the batch (batch statistics) or on random noise."""
+    if isinstance(layer, keras.layers.BatchNormalization):
+        return True
+    if isinstance(layer, (keras.layers.Dropout, keras.layers.SpatialDropout2D,
+                          keras.layers.GaussianDropout,
+                          keras.layers.AlphaDropout)):
+        return float(layer.rate) > 0.0    # the zoo's keep_prob-1 dropouts
+    if isinstance(layer, keras.layers.GaussianNoise):
+        return float(layer.stddev) > 0.0
+    return bool(getattr(layer, "batch_dependent", False))
 
 
 class GraphBuildError(ValueError):
@@ -322,13 +332,9 @@ class TNNGraph(keras.Model):
                                  self.blank_value), steps
 
     def _has_batch_dependent_layers(self):
-        for node in self.graph_nodes.values():
-            for layer in node._flatten_layers(include_self=False):
-                if isinstance(layer, _BATCH_DEPENDENT):
-                    return True
-                if getattr(layer, "batch_dependent", False):
-                    return True
-        return False
+        return any(_batch_dependent(layer)
+                   for node in self.graph_nodes.values()
+                   for layer in node._flatten_layers(include_self=False))
 
     def get_config(self):
         config = super().get_config()
