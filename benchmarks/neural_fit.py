@@ -5,7 +5,7 @@
 
 Data: 640 synthetic stimuli (8 shape categories x 80, 32 x 32 px) and one
 synthetic IT-like area of 64 neurons x 20 trials x 26 bins of 10 ms
-(`training.data.synthetic_ventral`), driven by node conv4 of a fixed random
+(`tnn.neural.synthetic.generator`), driven by node conv4 of a fixed random
 numpy ConvNet with 5 nodes (`RandomConvFeatures`, 2048/1024/512/1024/1024
 units). Each node's features are reduced to D = 1000 dims by a fixed
 Gaussian random projection, as one would reduce a real layer.
@@ -37,7 +37,7 @@ from sklearn.cross_decomposition import PLSRegression
 from sklearn.exceptions import ConvergenceWarning
 
 from tnn import neural
-from training.data import synthetic_ventral as sv
+from tnn.neural.synthetic import generator as sv
 
 FULL = dict(n_per_category=80, n_categories=8, nodes=5, bins=26, splits=10,
             dim=1000, neurons=64)

@@ -32,8 +32,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import tnn  # noqa: E402
-from training import small_models  # noqa: E402
-from training.classifier import TemporalClassifier  # noqa: E402
+from tnn.zoo import small_models  # noqa: E402
+from tnn.tasks.classifier import TemporalClassifier  # noqa: E402
 from training.data import digit_debris_dataset, image_folder_dataset  # noqa
 
 REQUIRED_RATIO = 3.0

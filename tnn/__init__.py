@@ -12,7 +12,7 @@ _tf_guard.apply_default_guard()
 
 from tnn import cells  # noqa: E402
 from tnn.graphs import GraphSpec, NodeSpec, TNNGraph  # noqa: E402
-from tnn.registry import (  # noqa: E402
+from tnn.zoo.registry import (  # noqa: E402
     create_model, list_models, model_spec, register_model)
 
 __version__ = "0.1.0"

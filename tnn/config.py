@@ -15,7 +15,7 @@ Unknown bindings fail (`skip_unknown=False`), as they should.
 import gin
 
 from tnn import cells as cells_lib
-from tnn import registry
+from tnn.zoo import registry
 from tnn.graphs.tnn_graph import TNNGraph
 
 

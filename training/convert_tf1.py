@@ -67,7 +67,7 @@ def convert(ckpt, model_name, out, decoder_out=None, input_shape=None):
     """
     import keras
 
-    from tnn.convert import from_tf1_checkpoint
+    from tnn.interop.tf1_checkpoint import from_tf1_checkpoint
 
     if not str(out).endswith(".keras"):
         raise ValueError(f"--out must end with .keras, got {out!r}.")

@@ -46,13 +46,15 @@ from absl import app, flags, logging
 
 from tnn import config as tnn_config
 from tnn import neural
-from tnn import registry
+from tnn.zoo import registry
 from tnn.graphs.tnn_graph import TNNGraph
-from training import neural_compare, neural_report, neural_truth
-from training import neural_features as nf
-from training import neural_synthetic  # noqa: F401  (gin: ventral_convrnn)
+from tnn.neural.dynamics import compare as neural_compare
+from training import report as neural_report
+from tnn.neural.synthetic import truth as neural_truth
+from tnn.neural import features as nf
+from tnn.neural.synthetic import convrnn as neural_synthetic  # noqa: F401  (gin: ventral_convrnn)
 from training import train as train_lib
-from training.neural_trainable import dynamics_variables
+from tnn.neural.dynamics.trainable import dynamics_variables
 
 flags.DEFINE_string("data", None, "Neural data NPZ (tnn.neural format).")
 flags.DEFINE_string("model", None, "A registered model name (tnn."

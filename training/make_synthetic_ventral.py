@@ -3,7 +3,7 @@ r"""`python -m training.make_synthetic_ventral`: demo data for fit_neural.
     python -m training.make_synthetic_ventral --out=runs/demo/syn.npz
 
 Renders shape stimuli and generates V4/IT-like time-binned responses whose
-ground truth is a ConvRNN (`training.neural_synthetic`: V4 <- conv2,
+ground truth is a ConvRNN (`tnn.neural.synthetic.convrnn`: V4 <- conv2,
 IT <- conv4 of a conv-LSTM `ventral_convrnn` with conv4 -> conv2 feedback,
 recurrent weights different from the model a user fits). Writes, next to
 each other (`<stem>` = the --out path without .npz):
@@ -23,7 +23,7 @@ import os
 from absl import app, flags
 
 from tnn import neural
-from training import neural_synthetic
+from tnn.neural.synthetic import convrnn as neural_synthetic
 
 flags.DEFINE_string("out", None, "Output .npz path.")
 flags.DEFINE_integer("n_per_category", 80, "Stimuli per category (6).")

@@ -48,9 +48,10 @@ from tnn import config as tnn_config
 from tnn.graphs.tnn_graph import TNNGraph
 from training import callbacks as callbacks_lib
 from training import export as export_lib
-from training import optimizers, small_models, tasks
+from training import optimizers, tasks
+from tnn.zoo import small_models
 from training import strategy as strategy_lib
-from training.classifier import STEPS, TemporalClassifier
+from tnn.tasks.classifier import STEPS, TemporalClassifier
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DECODERS = ("last", "average", "max_conf", "threshold")

@@ -12,12 +12,14 @@ from sklearn.model_selection import KFold
 
 from tnn.graphs.tnn_graph import TNNGraph
 from tests.graphs.helpers import chain_spec, conv
-from training import neural_compare, neural_readouts, small_models
-from training import neural_feedforward as nff
-from training import neural_synthetic as ns
-from training.neural_dynamics import DynamicsFit
-from training.neural_features import preprocess_stimuli
-from training.neural_trainable import dynamics_variables
+from tnn.neural.dynamics import compare as neural_compare
+from tnn.neural.dynamics import readouts as neural_readouts
+from tnn.zoo import small_models
+from tnn.neural.dynamics import feedforward as nff
+from tnn.neural.synthetic import convrnn as ns
+from tnn.neural.dynamics.fit import DynamicsFit
+from tnn.neural.features import preprocess_stimuli
+from tnn.neural.dynamics.trainable import dynamics_variables
 
 
 def lstm_model(seed=0):

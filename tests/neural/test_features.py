@@ -9,10 +9,10 @@ from sklearn import random_projection
 
 from tnn.graphs.tnn_graph import TNNGraph
 from tests.graphs.helpers import chain_spec
-from training import neural_feedforward as nff
-from training import neural_features as nf
+from tnn.neural.dynamics import feedforward as nff
+from tnn.neural import features as nf
 from training.data import preprocessing
-from training.neural_synthetic import ventral_convrnn
+from tnn.neural.synthetic.convrnn import ventral_convrnn
 
 
 @pytest.fixture(scope="module")

@@ -17,10 +17,10 @@ from tnn import config as tnn_config
 from tnn import neural
 from training import fit_neural
 from training import make_synthetic_ventral as msv
-from training import neural_features as nf
-from training import neural_truth
+from tnn.neural import features as nf
+from tnn.neural.synthetic import truth as neural_truth
 from training import train as train_lib
-from training.neural_synthetic import ventral_convrnn
+from tnn.neural.synthetic.convrnn import ventral_convrnn
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))

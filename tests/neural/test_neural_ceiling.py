@@ -8,7 +8,7 @@ import scipy.stats
 from sklearn.model_selection import ShuffleSplit
 
 from tnn import neural
-from training.data import synthetic_ventral as sv
+from tnn.neural.synthetic import generator as sv
 
 
 def plain_ceiling(responses, n_splits=10, seed=1):

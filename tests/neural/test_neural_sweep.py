@@ -10,7 +10,7 @@ import pytest
 from sklearn.cross_decomposition import PLSRegression
 
 from tnn import neural
-from training.data import synthetic_ventral as sv
+from tnn.neural.synthetic import generator as sv
 
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / \
     "neural_fit.py"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tnn import neural
-from training.data import synthetic_ventral as sv
+from tnn.neural.synthetic import generator as sv
 
 
 def test_render_stimuli():

@@ -5,7 +5,8 @@ import os
 import gin
 import pytest
 
-from training import demo, small_models, train
+from training import demo, train
+from tnn.zoo import small_models
 
 MODEL_FNS = {"convrnn": small_models.small_convrnn,
              "feedforward": small_models.small_feedforward}

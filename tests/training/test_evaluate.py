@@ -11,8 +11,9 @@ import pytest
 import tensorflow as tf
 from sklearn.metrics import top_k_accuracy_score
 
-from training import evaluate, export, small_models
-from training.classifier import TemporalClassifier
+from training import evaluate, export
+from tnn.zoo import small_models
+from tnn.tasks.classifier import TemporalClassifier
 from training.data import preprocessing
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(

@@ -15,9 +15,10 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from training import evaluate, export, small_models, tasks, train
+from training import evaluate, export, tasks, train
+from tnn.zoo import small_models
 from training.callbacks import NaNLossError
-from training.classifier import TemporalClassifier
+from tnn.tasks.classifier import TemporalClassifier
 from training.data import imagenet
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(

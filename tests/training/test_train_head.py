@@ -6,8 +6,9 @@ import pytest
 import tensorflow as tf
 
 from tnn.readouts import PerStepCrossEntropy, get_decoder
-from training import callbacks, export, optimizers, small_models
-from training.classifier import STEPS, TemporalClassifier
+from training import callbacks, export, optimizers
+from tnn.zoo import small_models
+from tnn.tasks.classifier import STEPS, TemporalClassifier
 from training.data import preprocessing
 
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 import tnn
-from tests.convert.helpers import GRAPHS, appendix_a, parameter_counts
-from tnn.convert import variable_map
-from tnn.graphs.from_json import from_tnn_json, spec_from_tnn_json
-from tnn.graphs.json_zoo import LSTM_SHALLOW_CELL_PARAMS, LSTM_SHALLOW_FF
+from tests.interop.helpers import GRAPHS, appendix_a, parameter_counts
+from tnn.interop.tf1_checkpoint import variable_map
+from tnn.interop.tnn_json import from_tnn_json, spec_from_tnn_json
+from tnn.interop.tnn_json.zoo import LSTM_SHALLOW_CELL_PARAMS, LSTM_SHALLOW_FF
 
 COUNTS = parameter_counts()
 APPENDIX = appendix_a()
@@ -75,7 +75,7 @@ def test_long_unroll_variants(variant):
     base = VARIANTS[variant]
     assert spec_from_tnn_json(_path(variant), zoo_model=variant) == \
         spec_from_tnn_json(_path(base), zoo_model=base)
-    entry = tnn.registry.get_entry(variant)
+    entry = tnn.zoo.registry.get_entry(variant)
     model = from_tnn_json(_path(variant), zoo_model=variant,
                           input_shape=(32, 32, 3))
     assert (model.times, model.image_off) == (entry.times, None)

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from tests.convert.helpers import GRAPHS, conv2d_same
-from tnn.graphs.from_json import (
+from tests.interop.helpers import GRAPHS, conv2d_same
+from tnn.interop.tnn_json import (
     TNNJSONError, from_tnn_json, spec_from_tnn_json)
 
 

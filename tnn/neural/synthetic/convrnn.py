@@ -14,7 +14,7 @@ this architecture and all weights but the purely recurrent ones:
 
 The two have identical feed-forward controls (`neural_feedforward`) and
 differ only in what they carry over time. V4 reads the truth's conv2 and
-IT its conv4 (`training.data.synthetic_ventral.generate_synthetic_ventral`:
+IT its conv4 (`tnn.neural.synthetic.generator.generate_synthetic_ventral`:
 a sparse random linear readout per neuron, softplus rate, Poisson-like
 trial noise), without the generator's extra neuron-level dynamics (leak =
 adaptation = 0): the responses' temporal dynamics are the truth's
@@ -45,10 +45,11 @@ import tensorflow as tf
 
 from tnn.graphs import unroll as unroll_lib
 from tnn.graphs.tnn_graph import TNNGraph
-from training import neural_feedforward, small_models
-from training.data import synthetic_ventral
-from training.neural_features import extract_features, preprocess_stimuli
-from training.neural_trainable import dynamics_variables
+from tnn.neural.dynamics import feedforward as neural_feedforward
+from tnn.zoo import small_models
+from tnn.neural.synthetic import generator as synthetic_ventral
+from tnn.neural.features import extract_features, preprocess_stimuli
+from tnn.neural.dynamics.trainable import dynamics_variables
 
 DEFAULT_WIDTHS = (8, 16, 24, 32)
 DEFAULT_FEEDBACK = (("conv4", "conv2"),)

@@ -27,7 +27,7 @@ moving statistics even while training); the feed-forward layers' L2 covers
 the kernel only (the original also decayed conv / fc biases).
 """
 
-from tnn.graphs import json_common as jc
+from tnn.interop.tnn_json import common as jc
 
 _BN_ARGS = {"is_training": False, "batch_norm_decay": 0.9,
             "batch_norm_epsilon": 1e-5, "init_zero": None,

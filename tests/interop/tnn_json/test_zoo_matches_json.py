@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import tnn
-from tnn.graphs.from_json import from_tnn_json
+from tnn.interop.tnn_json import from_tnn_json
 
-GRAPHS = (Path(__file__).resolve().parents[3] / "shared" / "reference"
+GRAPHS = (Path(__file__).resolve().parents[4] / "shared" / "reference"
           / "original_graphs")
 
 

@@ -19,7 +19,7 @@ Every name is relative to the zoo's `tnn_model/` scope:
     probs/softmax_beta, ...          decoder variables (§8.4)
 
 Spec index `i` equals the TF1 scope index because graph specs list one layer
-per original op (the zoo tables and `tnn.graphs.from_json` keep dropout
+per original op (the zoo tables and `tnn.interop.tnn_json` keep dropout
 layers of keep_prob 1 for that reason).
 """
 

@@ -15,7 +15,7 @@ not outputs; `model_func`, which only evaluates, ignores them).
 
 import dataclasses
 
-from tnn.graphs import json_common as jc
+from tnn.interop.tnn_json import common as jc
 
 # `str_to_cell`: wrapper per cell type (rgc: median cell in 11-layer models).
 WRAPPERS = {
@@ -100,7 +100,7 @@ class ZooSettings:
 
 def zoo_model_names():
     """Registered zoo models `<cell>_<shallow|intermediate>[_tNN]`."""
-    from tnn import registry  # late: tnn.registry imports tnn.graphs
+    from tnn.zoo import registry  # late: tnn.zoo.registry imports tnn.graphs
     return [n for n in registry.list_models()
             if n.split("_")[0] in WRAPPERS
             and n.split("_")[1] in ("shallow", "intermediate")]
@@ -113,7 +113,7 @@ def zoo_settings(name, num_nodes, where):
     if name not in names:
         jc.fail(where, f"unknown zoo_model {name!r}; zoo models are "
                        f"{names} (decoders such as _tmaxconf are added by "
-                       f"tnn.convert / tnn.readouts, not by the graph).")
+                       f"tnn.interop.tf1_checkpoint / tnn.readouts, not by the graph).")
     cell_type, depth = name.split("_")[:2]
     layers = 6 if depth == "shallow" else 11
     if num_nodes != layers:
@@ -133,7 +133,7 @@ def zoo_settings(name, num_nodes, where):
         layer_params = {n: {"cell_params": dict(p)}
                         for n, p in LSTM_SHALLOW_CELL_PARAMS.items()}
         ff = dict(LSTM_SHALLOW_FF)
-    from tnn import registry
+    from tnn.zoo import registry
     entry = registry.get_entry(name)
     return ZooSettings(
         wrappers={n: wrapper for n in cell_layers}, layer_params=layer_params,

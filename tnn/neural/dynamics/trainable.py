@@ -22,7 +22,7 @@ import dataclasses
 import numpy as np
 
 from tnn.graphs import unroll as unroll_lib
-from training import neural_feedforward
+from tnn.neural.dynamics import feedforward as neural_feedforward
 
 
 @dataclasses.dataclass

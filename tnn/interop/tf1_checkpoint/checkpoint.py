@@ -1,6 +1,6 @@
 """Load a convrnns TF1 checkpoint into a Keras `TNNGraph` (reference §8).
 
-    from tnn.convert import from_tf1_checkpoint
+    from tnn.interop.tf1_checkpoint import from_tf1_checkpoint
     model = from_tf1_checkpoint("ckpts/rgc_shallow/model.ckpt", "rgc_shallow")
     model, decoder = from_tf1_checkpoint(
         "ckpts/rgc_intermediate_tmaxconf/model.ckpt",
@@ -8,7 +8,7 @@
 
 The checkpoint is read with `tf.train.load_checkpoint` (TF2 reads TF1
 name-based checkpoints; no TF1 needed). TensorFlow is imported only when a
-checkpoint path is read, so `tnn.convert` itself stays backend-neutral; a
+checkpoint path is read, so `tnn.interop.tf1_checkpoint` itself stays backend-neutral; a
 `{TF1 name: array}` mapping can be given instead of a path.
 
 Matching is strict, as the zoo loader: every Keras weight needs its TF1
@@ -24,8 +24,8 @@ import os
 
 import numpy as np
 
-from tnn.convert import names as names_lib
-from tnn.convert import zoo_decoders
+from tnn.interop.tf1_checkpoint import names as names_lib
+from tnn.interop.tf1_checkpoint import zoo_decoders
 
 IGNORED_SUFFIXES = ("/Momentum",)
 IGNORED_NAMES = ("global_step",)
@@ -122,7 +122,7 @@ def load_tf1_weights(model, source, decoder=None, component_conv_nodes=None):
         model: a built `TNNGraph` with the checkpoint's architecture.
         source: checkpoint prefix, or a `{TF1 name: array}` mapping.
         decoder: temporal decoder whose variables the checkpoint holds.
-        component_conv_nodes: see `tnn.convert.names.variable_map`.
+        component_conv_nodes: see `tnn.interop.tf1_checkpoint.names.variable_map`.
 
     Raises:
         CheckpointMismatchError: missing / unexpected / wrong-shape
@@ -181,7 +181,7 @@ def from_tf1_checkpoint(ckpt_prefix, model_name, **create_kwargs):
         ValueError: unknown model name.
         CheckpointMismatchError: the checkpoint does not fit the model.
     """
-    from tnn import registry
+    from tnn.zoo import registry
 
     base, suffix = zoo_decoders.split_model_name(model_name)
     if base not in registry.list_models():

@@ -26,8 +26,8 @@ inferred); `from_tnn_json` checks it when the graph is built at the file's
 own input size.
 """
 
-from tnn.graphs import json_common as jc
-from tnn.graphs.json_zoo import MEDIAN_CELL_PARAMS
+from tnn.interop.tnn_json import common as jc
+from tnn.interop.tnn_json.zoo import MEDIAN_CELL_PARAMS
 
 _XAVIER = {"class_name": "GlorotUniform", "config": {}}
 _NORM = {"norm_gain": [1.0, 1], "norm_shift": [0.0, 0]}

@@ -27,9 +27,9 @@ import threadpoolctl
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
 from tnn import neural
-from training import neural_readouts
-from training.neural_dynamics import DynamicsFit
-from training.neural_features import check_bins, extract_features
+from tnn.neural.dynamics import readouts as neural_readouts
+from tnn.neural.dynamics.fit import DynamicsFit
+from tnn.neural.features import check_bins, extract_features
 
 BASELINES = ("feedforward_shared", "time_varied")
 KINDS = ("heldout_stimuli", "heldout_neurons")

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import tnn
-from tests.convert.helpers import write_tf1_checkpoint, zoo_arrays
-from tnn.convert import variable_map
+from tests.interop.helpers import write_tf1_checkpoint, zoo_arrays
+from tnn.interop.tf1_checkpoint import variable_map
 from training import convert_tf1
 
 

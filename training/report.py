@@ -6,7 +6,7 @@
     write_tensorboard(log_dir, report, images)
 
 The report is `training.fit_neural`'s (the layer sweep's dict, optionally
-with "dynamics" from `training.neural_compare`). In TensorBoard every
+with "dynamics" from `tnn.neural.dynamics.compare`). In TensorBoard every
 per-bin curve is a scalar series whose step is the bin index (its start
 in ms is in the tag's description), the dynamics fit's losses are series
 over epochs, and the PNG plots are images.

@@ -42,9 +42,9 @@ import numpy as np
 import tensorflow as tf
 
 from tnn.graphs.tnn_graph import TNNGraph
-from training import neural_readouts
-from training.neural_features import make_reducers, preprocess_stimuli
-from training.neural_trainable import dynamics_variables
+from tnn.neural.dynamics import readouts as neural_readouts
+from tnn.neural.features import make_reducers, preprocess_stimuli
+from tnn.neural.dynamics.trainable import dynamics_variables
 
 READOUT_MODES = ("ridge", "gradient")
 

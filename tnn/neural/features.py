@@ -30,7 +30,7 @@ Reductions (`reduction=`):
 `nodes_per_pass` runs the stimuli once per group of nodes, bounding the
 per-batch memory of models with many large nodes. With `recurrent=False`
 the features are those of the feed-forward control
-(`training.neural_feedforward`).
+(`tnn.neural.dynamics.feedforward`).
 """
 
 import json
@@ -45,7 +45,7 @@ from scipy import sparse
 from sklearn import random_projection
 
 from tnn import neural
-from training import neural_feedforward
+from tnn.neural.dynamics import feedforward as neural_feedforward
 from training.data import preprocessing
 
 REDUCTIONS = ("projection", "pool", "none")
@@ -305,7 +305,7 @@ def load_features(path):
         if missing:
             raise ValueError(
                 f"{path!r} is not a features file (lacks {missing}); write "
-                "one with training.neural_features.save_features.")
+                "one with tnn.neural.features.save_features.")
         nodes = [str(n) for n in npz["nodes"]]
         features = {n: npz[f"f{i}"] for i, n in enumerate(nodes)}
         ids = npz["stimulus_id"].astype(str)

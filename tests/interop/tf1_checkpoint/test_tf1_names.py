@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import tnn
-from tests.convert.helpers import appendix_a, parameter_counts
-from tnn.convert import load_tf1_weights, variable_map
+from tests.interop.helpers import appendix_a, parameter_counts
+from tnn.interop.tf1_checkpoint import load_tf1_weights, variable_map
 
 APPENDIX = appendix_a()
 COUNTS = parameter_counts()

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import tnn
-from tests.convert.helpers import appendix_a, write_tf1_checkpoint, zoo_arrays
-from tnn.convert import (
+from tests.interop.helpers import appendix_a, write_tf1_checkpoint, zoo_arrays
+from tnn.interop.tf1_checkpoint import (
     CheckpointMismatchError, from_tf1_checkpoint, load_tf1_weights,
     variable_map)
 

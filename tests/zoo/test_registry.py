@@ -21,7 +21,7 @@ COUNTS = {
     "intersectionrnn_intermediate": 84_832_232,
     "ugrnn_intermediate": 50_617_832, "rgc_intermediate": 15_445_800,
 }
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def test_registry_holds_the_14_architectures():

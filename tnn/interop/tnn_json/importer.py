@@ -1,6 +1,6 @@
 """Import the original tnn / convrnns JSON graph files (reference §1).
 
-    from tnn.graphs.from_json import from_tnn_json
+    from tnn.interop.tnn_json import from_tnn_json
     model = from_tnn_json("convrnns_rgc_intermediate.json",
                           zoo_model="rgc_intermediate")
     model = from_tnn_json("tnn_alexnet.json", extra_edges=[("conv1", "conv3")])
@@ -11,8 +11,8 @@ A file holds `nodes` (each with `shape` (input nodes) or `shape_from`,
 `dtype`, and the function specs `harbor`, `pre_memory`, `memory`,
 `post_memory`, `input_init`, `state_init`) and `edges` (`{"from", "to"}`).
 Function names resolve through explicit tables, never by guessing:
-`tnn.graphs.json_layers.LAYER_FUNCTIONS` (pre/post-memory ops), "harbor",
-"memory" (see `tnn.graphs.json_cells`) and "zeros"; an unknown name fails
+`tnn.interop.tnn_json.layers.LAYER_FUNCTIONS` (pre/post-memory ops), "harbor",
+"memory" (see `tnn.interop.tnn_json.cells`) and "zeros"; an unknown name fails
 with the list of supported ones.
 
 Choosing the cell of a node. The original built every node as a
@@ -22,7 +22,7 @@ constructor then read the memory kwargs. Here, per node, in this order:
   1. `cell_wrappers`: `{node: wrapper name}`, or one wrapper name for every
      node whose memory kwargs are those of a cell (not plain `memory`);
   2. `zoo_model`: what convrnns' `model_func` does for that zoo model
-     (`tnn.graphs.json_zoo`);
+     (`tnn.interop.tnn_json.zoo`);
   3. recognizable kwargs (`json_cells.guess_wrapper`): plain
      `memory_decay`/`trainable` → memory (pass-through if the decay is 0 and
      fixed, else `TimeDecayCell`); `cell_depth`/`tau_filter_size`/
@@ -45,11 +45,11 @@ import json
 import os
 import re
 
-from tnn.graphs import json_common as jc
-from tnn.graphs import json_zoo
-from tnn.graphs.json_cells import (
+from tnn.interop.tnn_json import common as jc
+from tnn.interop.tnn_json import zoo as json_zoo
+from tnn.interop.tnn_json.cells import (
     MEMORY_KEYS, CellContext, check_wrapper, memory_to_cell)
-from tnn.graphs.json_layers import OpContext, translate_ops
+from tnn.interop.tnn_json.layers import OpContext, translate_ops
 from tnn.graphs.spec import GraphSpec, GraphSpecError
 from tnn.graphs.tnn_graph import TNNGraph
 
@@ -65,7 +65,7 @@ def spec_from_tnn_json(source, cell_wrappers=None, zoo_model=None,
     Args:
         source: path of a JSON file, or its parsed dict.
         cell_wrappers: `{node: wrapper}` or one wrapper name (see the module
-            docstring; names in `tnn.graphs.json_cells.WRAPPERS`).
+            docstring; names in `tnn.interop.tnn_json.cells.WRAPPERS`).
         zoo_model: a registered convrnns zoo model name (`rgc_shallow`,
             `lstm_intermediate`, ...): apply what its `model_func` does.
         layer_params: `{node: {"cell_params": {...}}}` overriding memory

@@ -1,4 +1,4 @@
-"""Shared helpers of the original-JSON importer (`tnn.graphs.from_json`).
+"""Shared helpers of the original-JSON importer (`tnn.interop.tnn_json`).
 
 Argument checking against the original functions' signatures and the
 translation of TF1 argument conventions (`ksize`, 4-element `strides`,
