@@ -7,10 +7,8 @@ import pytest
 import tensorflow as tf
 from sklearn import random_projection
 
-from tnn.graphs.tnn_graph import TNNGraph
-from tests.graphs.helpers import chain_spec
-from tnn.neural.dynamics import feedforward as nff
 from tnn.neural import features as nf
+from tnn.neural import stimuli as nstim
 from training.data import preprocessing
 from tnn.neural.synthetic.convrnn import ventral_convrnn
 
@@ -46,6 +44,31 @@ def test_preprocess_normalises_resizes_and_greys():
         nf.preprocess_stimuli(stimuli.astype(np.float32), (8, 8, 3))
     with pytest.raises(ValueError, match="2-channel images"):
         nf.preprocess_stimuli(stimuli, (8, 8, 2))
+
+
+def _tf_preprocess(stimuli, input_shape):
+    """The TensorFlow preprocessing `preprocess_stimuli` replaces."""
+    images = preprocessing.to_unit_range(tf.constant(stimuli))
+    if tuple(images.shape[1:3]) != tuple(input_shape[:2]):
+        images = tf.image.resize(images, input_shape[:2], method="bilinear",
+                                 antialias=True)
+    if input_shape[2] == 1:
+        images = tf.image.rgb_to_grayscale(images)
+    return preprocessing.normalize(images).numpy()
+
+
+@pytest.mark.parametrize("shape", [(16, 16, 3), (32, 30, 3), (21, 19, 1),
+                                   (10, 40, 1), (7, 7, 3)])
+def test_preprocess_matches_the_tensorflow_pipeline(shape):
+    stimuli = np.random.default_rng(3).integers(
+        0, 256, size=(3, 21, 19, 3), dtype=np.uint8)
+    out = nf.preprocess_stimuli(stimuli, shape)
+    assert out.dtype == np.float32 and out.shape == (3,) + shape
+    np.testing.assert_allclose(out, _tf_preprocess(stimuli, shape),
+                               rtol=1e-6, atol=1e-6)
+    for name in ("IMAGENET_MEAN", "IMAGENET_STD", "GRAYSCALE_MEAN",
+                 "GRAYSCALE_STD"):
+        assert getattr(nstim, name) == getattr(preprocessing, name)
 
 
 def test_extract_equals_unroll_per_batch_and_pass(small):
@@ -107,7 +130,7 @@ def _node_step(model, name, inputs):
 def test_feedforward_control_is_the_zero_state_recursion(small):
     model, stimuli = small
     images = nf.preprocess_stimuli(stimuli, (16, 16, 3))
-    out = nff.feedforward_unroll(model, images, ["conv2", "conv3"])
+    out = model.unroll(images, ["conv2", "conv3"], recurrence="off")
     fb = tf.zeros((5,) + model.output_shapes["conv4"])
     for frame, window in ((images, range(2, 6)),
                           (np.full_like(images, 0.5), range(6, 8))):
@@ -118,14 +141,7 @@ def test_feedforward_control_is_the_zero_state_recursion(small):
             np.testing.assert_allclose(out["conv3"][:, t], c3, atol=1e-5)
         np.testing.assert_allclose(out["conv2"][:, window[0] - 1], c2,
                                    atol=1e-5)
-    assert nff.feedback_sources(model.spec)["conv2"] == {"conv4"}
-    # without cells or feedback the control is the model itself
-    plain = TNNGraph(chain_spec(n=3, size=8, channels=2), times=6,
-                     image_off=3)
-    x = np.random.default_rng(2).standard_normal((2, 8, 8, 3))
-    ref = plain.unroll(x, nodes=["conv3"])["conv3"]
-    np.testing.assert_allclose(
-        nff.feedforward_unroll(plain, x, ["conv3"])["conv3"], ref, atol=1e-6)
+    assert model.spec.feedback_sources()["conv2"] == {"conv4"}
     feats = nf.extract_features(model, stimuli, ["conv3"], reduction="none",
                                 recurrent=False, verbose=0)
     np.testing.assert_allclose(feats["conv3"],
@@ -149,7 +165,7 @@ def test_check_bins_and_bad_arguments(small):
         nf.extract_features(model, stimuli, ["conv1"], nodes_per_pass=0,
                             verbose=0)
     with pytest.raises(ValueError, match="Unknown node 'v9'"):
-        nff.feedforward_unroll(model, np.zeros((1, 16, 16, 3)), ["v9"])
+        model.unroll(np.zeros((1, 16, 16, 3)), ["v9"], recurrence="off")
 
 
 def test_features_file_roundtrip(tmp_path, rng):

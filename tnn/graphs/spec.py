@@ -194,13 +194,23 @@ class GraphSpec:
             others = sorted(others)
         return ([ff] if ff is not None else []) + others
 
+    def feedback_sources(self):
+        """`{node: set of predecessors reached through a feedback edge}`.
+
+        Feedback edges go against `feedforward_order()`, self-loops
+        included; the feed-forward unroll delays them by one step and the
+        feed-forward control (`recurrence="off"`) replaces them by zeros.
+        """
+        position = {n: i for i, n in enumerate(self.feedforward_order())}
+        return {n: {p for p in self.predecessors(n)
+                    if position[p] >= position[n]} for n in self.node_names}
+
     def _edge_costs(self, mode):
         """Cost of each edge in steps for the given unroll mode."""
         if mode == "biological":
             return {e: 1 for e in self.edges}
-        position = {n: i for i, n in enumerate(self.feedforward_order())}
-        return {(s, d): (0 if position[s] < position[d] else 1)
-                for s, d in self.edges}
+        feedback = self.feedback_sources()
+        return {(s, d): int(s in feedback[d]) for s, d in self.edges}
 
     def first_image_steps(self, mode="biological"):
         """First step at which each node carries image-driven signal.

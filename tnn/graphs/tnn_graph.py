@@ -268,7 +268,8 @@ class TNNGraph(keras.Model):
                           training=training)
         return out[self.spec.output]
 
-    def unroll(self, inputs, nodes=None, times=None, training=False):
+    def unroll(self, inputs, nodes=None, times=None, training=False,
+               recurrence="on"):
         """Runs the graph and returns chosen nodes' outputs at every step.
 
         Args:
@@ -278,15 +279,18 @@ class TNNGraph(keras.Model):
             times: number of steps (default: the model's `times`; a movie
                 sets it to its length).
             training: training mode for dropout / batch norm.
+            recurrence: "on" (default), or "off" for the feed-forward
+                control: the same network with a zero state at every step
+                and zeros for its feedback inputs
+                (`GraphSpec.feedback_sources`), feed-forward and skip
+                inputs on the unroll mode's timing (`tnn.graphs.unroll`).
 
         Returns:
             dict node name -> tensor `[B, T, ...]`.
         """
         nodes = list(self.spec.node_names if nodes is None else nodes)
-        for n in nodes:
-            if n not in self.graph_nodes:
-                raise ValueError(f"Unknown node {n!r}; nodes are "
-                                 f"{self.spec.node_names}.")
+        self._check_nodes(nodes)
+        unroll_lib.check_recurrence(recurrence)
         inputs = ops.convert_to_tensor(inputs)
         frames, steps = self._frames(inputs, times)
         if times is not None:
@@ -298,38 +302,61 @@ class TNNGraph(keras.Model):
             self.output_shapes, self.state_shapes, training=training,
             share=share, remat=self.remat, dtype=self.compute_dtype,
             symbolic=unroll_lib.time_loop.resolve_mode(
-                self.time_loop, steps, self.remat) == "symbolic")
+                self.time_loop, steps, self.remat) == "symbolic",
+            recurrence=recurrence)
+
+    def harbor_inputs(self, node):
+        """Sources of a node's harbor inputs, in harbor order.
+
+        Returns:
+            list of node names; `None` stands for the external input
+            (the images) of an input node.
+        """
+        self._check_nodes([node])
+        return [None if s == unroll_lib.EXTERNAL else s
+                for s in self.input_names[node]]
+
+    def node_inputs(self, outputs, node, step, inputs, recurrence="on"):
+        """A node's harbor inputs at one step of an unroll.
+
+        The frame, its predecessors' outputs at `step` or `step - 1` (per
+        the unroll mode; zeros before step 0) and, with recurrence "off",
+        zeros for its feedback inputs: then the node's output at `step` is
+        its call on these inputs with zero states.
+
+        Args:
+            outputs: `unroll(inputs, recurrence=recurrence)`'s dict node ->
+                `[B, T, ...]`; must hold the node's predecessors.
+            node: node name.
+            step: Python int step.
+            inputs: the images or movie given to `unroll`.
+            recurrence: "on" or "off", as given to `unroll`.
+
+        Returns:
+            list of tensors `[B, ...]` in `harbor_inputs(node)` order.
+        """
+        self._check_nodes([node])
+        unroll_lib.check_recurrence(recurrence)
+        frames, _ = self._frames(ops.convert_to_tensor(inputs), None)
+        return self.plan.node_inputs(node, frames, outputs, int(step),
+                                     self.output_shapes, self.compute_dtype,
+                                     recurrence)
+
+    def _check_nodes(self, nodes):
+        for n in nodes:
+            if n not in self.graph_nodes:
+                raise ValueError(f"Unknown node {n!r}; nodes are "
+                                 f"{self.spec.node_names}.")
 
     def _frames(self, inputs, times):
-        shape = tuple(inputs.shape)
-        expected = self.graph_input_shape
-        if len(shape) == 5:
-            image_shape, movie = shape[2:], True
-        elif len(shape) == 4:
-            image_shape, movie = shape[1:], False
-        else:
-            raise ValueError(
-                f"Expected images [B, H, W, C] or a movie [B, T, H, W, C] "
-                f"with (H, W, C) = {expected}, got shape {shape}.")
-        if tuple(image_shape) != expected:
-            raise ValueError(
-                f"Input frames have shape {tuple(image_shape)} but the "
-                f"model was built for {expected}; resize the inputs or "
-                f"rebuild with input_shape={tuple(image_shape)}.")
-        if keras.backend.standardize_dtype(inputs.dtype) != \
-                self.compute_dtype:
-            inputs = ops.cast(inputs, self.compute_dtype)
-        if movie:
-            if shape[1] is None:
-                raise ValueError("A movie needs a static number of frames.")
-            if times is not None and times != shape[1]:
-                raise ValueError(f"times={times} but the movie has "
-                                 f"{shape[1]} frames.")
-            return unroll_lib.Frames(inputs, movie=True), shape[1]
+        frames = unroll_lib.Frames.present(
+            inputs, self.graph_input_shape, self.compute_dtype,
+            self.image_off, self.blank_value, times)
+        if frames.movie:
+            return frames, frames.images.shape[1]
         steps = self.times if times is None else self._check_times(
             times, "times")
-        return unroll_lib.Frames(inputs, self.image_off,
-                                 self.blank_value), steps
+        return frames, steps
 
     def _has_batch_dependent_layers(self):
         return any(_batch_dependent(layer)

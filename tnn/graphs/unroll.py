@@ -20,16 +20,43 @@ steps run in `time_loop.loop`: a symbolic loop, so that the traced graph
 does not grow with T, or Python-unrolled (`symbolic=False`, faster on CPU
 TensorFlow). Sharing is switched off in training when the graph has layers
 whose output depends on the batch or on noise (dropout, batch norm).
+
+Recurrence off: the feed-forward control of the direct fit of dynamics
+(Nayebi, Kubilius et al., "the feedforward baseline"), the same network
+with recurrence and feedback switched off. Instead of removing the cells,
+which would change the function the feed-forward pathway computes, every
+node runs with a zero state at every step and with its feedback inputs
+(`GraphSpec.feedback_sources`: edges against the feed-forward order, self
+loops included) replaced by zero stand-ins; its feed-forward and skip
+inputs keep the timing of the unroll mode. Each node then applies its
+response at the first step of an unroll (harbor -> pre-memory -> cell with
+zero state -> post-memory) to its current inputs: in the biological unroll
+node k of a chain shows frame t - (k - 1) at step t, so its output is
+constant while the image is on, then switches to the blank's response;
+nothing is carried over time. Only the requested nodes and their
+feed-forward / skip ancestors are computed. Pre-stimulus sharing, both time
+loops and `remat` work as with recurrence on (without feedback a node's
+first image-driven step can only come later, so sharing stays exact).
 """
 
 import dataclasses
 
+import keras
 from keras import ops
 from keras import tree
 
 from tnn.graphs import time_loop
 
 EXTERNAL = "__input__"
+RECURRENCE = ("on", "off")
+
+
+def check_recurrence(recurrence):
+    """Raises a ValueError unless `recurrence` is "on" or "off"."""
+    if not isinstance(recurrence, str) or recurrence not in RECURRENCE:
+        raise ValueError(
+            f"recurrence must be 'on' or 'off', got {recurrence!r}; 'off' "
+            "runs the feed-forward control (zero states, zero feedback).")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,12 +69,14 @@ class UnrollPlan:
         reads: node -> tuple of (source, same_step) in harbor order; source
             is a node name or EXTERNAL.
         first_step: node -> first image-driven step.
+        feedback: node -> frozenset of its feedback sources.
     """
 
     mode: str
     order: tuple
     reads: dict
     first_step: dict
+    feedback: dict
 
     @classmethod
     def from_spec(cls, spec, mode, input_names):
@@ -69,12 +98,61 @@ class UnrollPlan:
                 else:
                     entries.append((src, position[src] < position[name]))
             reads[name] = tuple(entries)
+        feedback = {n: frozenset(s)
+                    for n, s in spec.feedback_sources().items()}
         return cls(mode=mode, order=order, reads=reads,
-                   first_step=spec.first_image_steps(mode))
+                   first_step=spec.first_image_steps(mode),
+                   feedback=feedback)
 
     @property
     def depth(self):
         return max(self.first_step.values())
+
+    def needed(self, nodes):
+        """`nodes` and their feed-forward / skip ancestors, in `order`."""
+        need, stack = set(), list(nodes)
+        while stack:
+            name = stack.pop()
+            if name not in need:
+                need.add(name)
+                stack.extend(src for src, _ in self.reads[name]
+                             if src != EXTERNAL
+                             and src not in self.feedback[name])
+        return tuple(n for n in self.order if n in need)
+
+    def node_inputs(self, name, frames, outputs, step, output_specs,
+                    dtype, recurrence="on"):
+        """A node's harbor inputs at `step`, read from unrolled outputs.
+
+        Args:
+            name: the node.
+            frames: the `Frames` of the unroll.
+            outputs: node -> `[B, T, ...]` outputs of the unroll.
+            step: Python int step.
+            output_specs: node -> per-example output shape.
+            dtype: dtype of zero stand-ins.
+            recurrence: "on" or "off", as in the unroll.
+
+        Returns:
+            list of tensors in harbor order.
+        """
+        feedback = self.feedback[name] if recurrence == "off" else ()
+        inputs = []
+        for src, same in self.reads[name]:
+            if src == EXTERNAL:
+                inputs.append(frames.at(step))
+                continue
+            t = step if same else step - 1
+            if src in feedback or t < 0:
+                inputs.append(ops.zeros(
+                    (frames.batch,) + tuple(output_specs[src]), dtype))
+                continue
+            if src not in outputs:
+                raise ValueError(
+                    f"outputs lacks {src!r}, an input of node {name!r}; "
+                    f"unroll with nodes that include it (or nodes=None).")
+            inputs.append(outputs[src][:, t])
+        return inputs
 
 
 class Frames:
@@ -90,6 +168,36 @@ class Frames:
         self.image_off = image_off
         self.blank_value = blank_value
         self.movie = movie
+
+    @classmethod
+    def present(cls, inputs, input_shape, dtype, image_off, blank_value,
+                times=None):
+        """Checks images `[B, H, W, C]` or a movie `[B, T, H, W, C]` of
+        frames `input_shape`, casts them to `dtype` and wraps them."""
+        shape = tuple(inputs.shape)
+        if len(shape) == 5:
+            image_shape, movie = shape[2:], True
+        elif len(shape) == 4:
+            image_shape, movie = shape[1:], False
+        else:
+            raise ValueError(
+                f"Expected images [B, H, W, C] or a movie [B, T, H, W, C] "
+                f"with (H, W, C) = {input_shape}, got shape {shape}.")
+        if tuple(image_shape) != input_shape:
+            raise ValueError(
+                f"Input frames have shape {tuple(image_shape)} but the "
+                f"model was built for {input_shape}; resize the inputs or "
+                f"rebuild with input_shape={tuple(image_shape)}.")
+        if keras.backend.standardize_dtype(inputs.dtype) != dtype:
+            inputs = ops.cast(inputs, dtype)
+        if not movie:
+            return cls(inputs, image_off, blank_value)
+        if shape[1] is None:
+            raise ValueError("A movie needs a static number of frames.")
+        if times is not None and times != shape[1]:
+            raise ValueError(f"times={times} but the movie has "
+                             f"{shape[1]} frames.")
+        return cls(inputs, movie=True)
 
     def with_images(self, images):
         return Frames(images, self.image_off, self.blank_value, self.movie)
@@ -122,7 +230,7 @@ def _broadcast(x, batch):
 
 def run(nodes, plan, frames, times, collect, output_specs, state_specs,
         training=None, share=True, remat=False, dtype="float32",
-        symbolic=True):
+        symbolic=True, recurrence="on"):
     """Unrolls the graph.
 
     Args:
@@ -139,6 +247,9 @@ def run(nodes, plan, frames, times, collect, output_specs, state_specs,
         dtype: dtype of zero stand-ins and states.
         symbolic: run the steps after the warm-up in a symbolic loop (True)
             or unrolled in Python (False).
+        recurrence: "on", or "off" for the feed-forward control (module
+            doc): zero states, zero feedback, only the nodes `collect`
+            needs.
 
     Returns:
         dict node -> tensor `[B, T, ...]` for the nodes in `collect`.
@@ -147,24 +258,35 @@ def run(nodes, plan, frames, times, collect, output_specs, state_specs,
     first = plan.first_step
     warmup = min(plan.depth if share else 0, times)
     init_batch = 1 if share else batch
+    off = recurrence == "off"
+    order = plan.needed(collect) if off else plan.order
+    feedback = plan.feedback if off else {n: () for n in order}
     outs = {n: ops.zeros((init_batch,) + tuple(output_specs[n]), dtype)
-            for n in plan.order}
-    states = {n: [ops.zeros((init_batch,) + tuple(s), dtype)
-                  for s in state_specs[n]] for n in plan.order}
+            for n in order}
+    # With recurrence off no state is carried: zeros are made at each step.
+    states = {n: [] if off else [ops.zeros((init_batch,) + tuple(s), dtype)
+                                 for s in state_specs[n]] for n in order}
     # Which of the current tensors hold one shared example.
-    shared = {n: share for n in plan.order}
+    shared = {n: share for n in order}
+
+    def zeros(shape, own_shared, frame):
+        rows = 1 if own_shared else ops.shape(frame)[0]
+        return ops.zeros((rows,) + tuple(shape), dtype)
 
     def step(t, outs, states, shared_now, step_frames):
         """One step; `shared_now` is None inside the symbolic loop."""
         frame = step_frames.at(t)
         new_outs, new_states = dict(outs), dict(states)
         new_shared = dict(shared_now) if shared_now else None
-        for name in plan.order:
+        for name in order:
             own_shared = shared_now is not None and first[name] > t
             inputs = []
             for src, same in plan.reads[name]:
                 if src == EXTERNAL:
                     x, x_shared = frame, False
+                elif src in feedback[name]:
+                    x = zeros(output_specs[src], own_shared, frame)
+                    x_shared = False
                 else:
                     pool = new_outs if same else outs
                     flags = new_shared if same else shared_now
@@ -174,11 +296,13 @@ def run(nodes, plan, frames, times, collect, output_specs, state_specs,
                     x = _broadcast(x, batch)
                 inputs.append(x)
             st = states[name]
-            if (shared_now is not None and shared_now[name]
+            if off:
+                st = [zeros(s, own_shared, frame) for s in state_specs[name]]
+            elif (shared_now is not None and shared_now[name]
                     and not own_shared):
                 st = [_broadcast(s, batch) for s in st]
             out, st = nodes[name](inputs, st, training=training)
-            new_outs[name], new_states[name] = out, st
+            new_outs[name], new_states[name] = out, [] if off else st
             if new_shared is not None:
                 new_shared[name] = own_shared
         return new_outs, new_states, new_shared
@@ -196,7 +320,7 @@ def run(nodes, plan, frames, times, collect, output_specs, state_specs,
         flat = time_loop.remat_call(flat_step, frames.images,
                                     *tree.flatten(structure))
         o, s = tree.pack_sequence_as(structure, list(flat))
-        return o, s, {n: first[n] > t for n in plan.order}
+        return o, s, {n: first[n] > t for n in order}
 
     collected = {n: [] for n in collect}
     for t in range(warmup):
@@ -213,7 +337,6 @@ def run(nodes, plan, frames, times, collect, output_specs, state_specs,
                     for n, v in outs.items()}
             states = {n: [_broadcast(s, batch) for s in v] if shared[n]
                       else v for n, v in states.items()}
-        order = plan.order
         carry = (tuple(outs[n] for n in order),
                  tuple(tuple(states[n]) for n in order))
 

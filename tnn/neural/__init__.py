@@ -1,8 +1,12 @@
 """Neural fitting on arrays: data format, ceilings, mappings, layer sweeps.
 
-This package knows nothing about Keras: it scores any model from arrays,
-features `[N, T, D]` per node and responses `[R, N, B, K]` (trials x
-stimuli x bins x neurons), using numpy, scipy and scikit-learn only.
+Its core modules (imported here) know nothing about Keras: they score any
+model from arrays, features `[N, T, D]` per node and responses
+`[R, N, B, K]` (trials x stimuli x bins x neurons), using numpy, scipy and
+scikit-learn only. The parts that run a `TNNGraph` sit beside them:
+`tnn.neural.features` (features over time), `tnn.neural.dynamics` (the
+direct fit of recurrent dynamics and its baselines) and
+`tnn.neural.synthetic` (a synthetic ventral stream with known truth).
 
 Where the definitions coincide with Brain-Score's (brainscore_vision
 `regression_correlation`, `internal_consistency`, `transformations`) the

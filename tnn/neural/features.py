@@ -6,11 +6,12 @@
 The stimuli (uint8 `[N, H, W, 3]`) are scaled to [0, 1], resized to the
 model's input (bilinear, antialiased when shrinking), normalised with the
 ImageNet mean/std (reference §5.1; grey-scale constants for a 1-channel
-model) and presented with the model's own presentation — for the neural
-presentation 26 steps of 10 ms, image on for 10 steps, then the blank of
-§5.2. Model steps map to neural bins one-to-one by default (bin b <- step
-b + step_offset, see `tnn.neural.bin_steps`); `check_bins` fails early when
-the model's steps cannot cover the data's bins.
+model; `tnn.neural.stimuli.preprocess_stimuli`) and presented with the
+model's own presentation — for the neural presentation 26 steps of 10 ms,
+image on for 10 steps, then the blank of §5.2. Model steps map to neural
+bins one-to-one by default (bin b <- step b + step_offset, see
+`tnn.neural.bin_steps`); `check_bins` fails early when the model's steps
+cannot cover the data's bins.
 
 Memory. Stimuli are processed batch by batch; each batch's node outputs
 `[B, T, H, W, C]` are reduced to `D` features per step at once, so only the
@@ -30,7 +31,11 @@ Reductions (`reduction=`):
 `nodes_per_pass` runs the stimuli once per group of nodes, bounding the
 per-batch memory of models with many large nodes. With `recurrent=False`
 the features are those of the feed-forward control
-(`tnn.neural.dynamics.feedforward`).
+(`TNNGraph.unroll(..., recurrence="off")`).
+
+Each pass runs the model's unroll through `keras.Model.predict_on_batch`
+(a compiled function on TensorFlow and JAX; eager on PyTorch), so features
+can be extracted on any Keras backend.
 """
 
 import json
@@ -40,45 +45,13 @@ import zlib
 
 import keras
 import numpy as np
-import tensorflow as tf
 from scipy import sparse
 from sklearn import random_projection
 
 from tnn import neural
-from tnn.neural.dynamics import feedforward as neural_feedforward
-from training.data import preprocessing
+from tnn.neural.stimuli import preprocess_stimuli
 
 REDUCTIONS = ("projection", "pool", "none")
-
-
-def preprocess_stimuli(stimuli, input_shape):
-    """uint8 stimuli `[B, H, W, 3]` -> normalised float32 model inputs.
-
-    Args:
-        stimuli: uint8 images (as stored in the neural data).
-        input_shape: the model's `(H, W, C)`, C = 3 or 1 (grey-scale).
-
-    Returns:
-        float32 numpy array `[B] + input_shape`.
-    """
-    stimuli = np.asarray(stimuli)
-    if stimuli.dtype != np.uint8 or stimuli.ndim != 4 or \
-            stimuli.shape[-1] != 3:
-        raise ValueError(
-            f"stimuli must be uint8 [N, H, W, 3], got {stimuli.dtype} "
-            f"{stimuli.shape}.")
-    height, width, channels = (int(s) for s in input_shape)
-    if channels not in (1, 3):
-        raise ValueError(
-            f"the model takes {channels}-channel images; stimuli can be "
-            "presented to models with 1 (grey) or 3 (RGB) channels only.")
-    images = preprocessing.to_unit_range(tf.constant(stimuli))
-    if tuple(images.shape[1:3]) != (height, width):
-        images = tf.image.resize(images, (height, width), method="bilinear",
-                                 antialias=True)
-    if channels == 1:
-        images = tf.image.rgb_to_grayscale(images)
-    return preprocessing.normalize(images).numpy()
 
 
 def check_bins(model, n_bins, step_offset=0, model_steps=None):
@@ -250,7 +223,7 @@ def extract_features(model, stimuli, nodes=None, batch_size=32,
            for node in nodes}
     size = min(batch_size, n)
     for index, group in enumerate(_groups(nodes, nodes_per_pass)):
-        run = _runner(model, group, recurrent)
+        run = _Unroller(model, group, "on" if recurrent else "off")
         bar = keras.utils.Progbar(n, verbose=verbose, unit_name="stimulus")
         if verbose:
             print(f"features of {', '.join(group)} (pass {index + 1})")
@@ -261,21 +234,28 @@ def extract_features(model, stimuli, nodes=None, batch_size=32,
             if count < size:  # same batch shape: no retracing
                 images = np.concatenate([images, np.zeros(
                     (size - count,) + images.shape[1:], images.dtype)])
-            outputs = run(tf.constant(images))
+            outputs = run.predict_on_batch(images)
             for node in group:
                 out[node][start:start + count] = reducers[node](
-                    outputs[node].numpy()[:count])
+                    outputs[node][:count])
             bar.add(count)
     return out
 
 
-def _runner(model, nodes, recurrent):
-    if recurrent:
-        return tf.function(lambda x: model.unroll(x, nodes=nodes),
-                           reduce_retracing=True)
-    return tf.function(
-        lambda x: neural_feedforward.feedforward_unroll(model, x, nodes),
-        reduce_retracing=True)
+class _Unroller(keras.Model):
+    """`model.unroll(images, nodes, recurrence=...)` as a Keras model, run
+    with `predict_on_batch` (numpy in, dict of numpy arrays out)."""
+
+    def __init__(self, model, nodes, recurrence):
+        super().__init__(name=f"{model.name}_features")
+        self.graph, self.nodes = model, list(nodes)
+        self.recurrence = recurrence
+        if keras.backend.backend() == "tensorflow":
+            self.jit_compile = False   # a plain tf.function, as before
+
+    def call(self, images):
+        return self.graph.unroll(images, nodes=self.nodes,
+                                 recurrence=self.recurrence)
 
 
 def save_features(path, features, stimulus_id, info=None):

@@ -14,15 +14,12 @@ parameters"; everything else is the frozen feed-forward model):
   and the fit multiplies its gradient by it).
 
 Feedback inputs are those reached through an edge against the graph's
-feed-forward order (`neural_feedforward.feedback_sources`).
+feed-forward order (`GraphSpec.feedback_sources`).
 """
 
 import dataclasses
 
 import numpy as np
-
-from tnn.graphs import unroll as unroll_lib
-from tnn.neural.dynamics import feedforward as neural_feedforward
 
 
 @dataclasses.dataclass
@@ -43,8 +40,8 @@ class DynamicsVariable:
 def _input_widths(model, name):
     """Width each harbor input adds to a concatenated harbor output."""
     node = model.graph_nodes[name]
-    names = model.input_names[name]
-    shapes = [model.graph_input_shape if s == unroll_lib.EXTERNAL
+    names = model.harbor_inputs(name)   # None: the external input
+    shapes = [model.graph_input_shape if s is None
               else model.output_shapes[s] for s in names]
     target = shapes[node.harbor.ff_index]
     if len(target) == 3:
@@ -92,7 +89,7 @@ def dynamics_variables(model):
     Returns:
         list of `DynamicsVariable`.
     """
-    feedback = neural_feedforward.feedback_sources(model.spec)
+    feedback = model.spec.feedback_sources()
     out = []
     for name, node in model.graph_nodes.items():
         if node.cell is not None:

@@ -12,11 +12,12 @@ this architecture and all weights but the purely recurrent ones:
   an LSTM kernel that read `h`, its forget gate, and the feedback slice of
   conv2's first conv) are mixed with a fresh draw (`truth_model`).
 
-The two have identical feed-forward controls (`neural_feedforward`) and
-differ only in what they carry over time. V4 reads the truth's conv2 and
-IT its conv4 (`tnn.neural.synthetic.generator.generate_synthetic_ventral`:
-a sparse random linear readout per neuron, softplus rate, Poisson-like
-trial noise), without the generator's extra neuron-level dynamics (leak =
+The two have identical feed-forward controls (`TNNGraph.unroll` with
+`recurrence="off"`) and differ only in what they carry over time. V4 reads
+the truth's conv2 and IT its conv4
+(`tnn.neural.synthetic.generator.generate_synthetic_ventral`: a sparse
+random linear readout per neuron, softplus rate, Poisson-like trial
+noise), without the generator's extra neuron-level dynamics (leak =
 adaptation = 0): the responses' temporal dynamics are the truth's
 recurrent dynamics, and an area's onset latency is its node's first
 image-driven step.
@@ -41,11 +42,9 @@ fit itself is visible.
 import gin
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
-from tnn.graphs import unroll as unroll_lib
 from tnn.graphs.tnn_graph import TNNGraph
-from tnn.neural.dynamics import feedforward as neural_feedforward
 from tnn.zoo import small_models
 from tnn.neural.synthetic import generator as synthetic_ventral
 from tnn.neural.features import extract_features, preprocess_stimuli
@@ -89,27 +88,22 @@ def _layer_outputs(node, inputs, states):
                 return_intermediates=True)[2]
 
 
-def _control_inputs(model, outs, images, name, step):
-    """A node's harbor inputs at `step` of the feed-forward control."""
-    feedback = neural_feedforward.feedback_sources(model.spec)[name]
-    frame = images if model.image_off is None or step < model.image_off \
-        else np.full_like(images, model.blank_value)
-    inputs = []
-    for src, same in model.plan.reads[name]:
-        if src == unroll_lib.EXTERNAL:
-            inputs.append(tf.constant(frame))
-        elif src in feedback:
-            inputs.append(tf.zeros_like(outs[src][:, 0]))
-        else:
-            inputs.append(outs[src][:, step if same else step - 1])
-    return inputs
+def _tensorflow(what):
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError(
+            f"{what} needs the TensorFlow backend (it takes gradients with "
+            f"tf.GradientTape), but Keras runs on "
+            f"{keras.backend.backend()!r}; set KERAS_BACKEND=tensorflow.")
+    import tensorflow as tf
+
+    return tf
 
 
 def recurrent_masks(model, images):
     """Which elements of the dynamics parameters are purely recurrent.
 
     An element is purely recurrent when the feed-forward control of the
-    model (`neural_feedforward`: zero states, zero feedback) does not
+    model (`recurrence="off"`: zero states, zero feedback) does not
     depend on it: given its control inputs (at the node's first image step
     and, if the image goes off, at the first blank step), the gradient of
     every intermediate output of its node (harbor, each layer, the cell) is
@@ -125,11 +119,14 @@ def recurrent_masks(model, images):
 
     Returns:
         list of float32 masks (1 = purely recurrent), aligned with
-        `neural_trainable.dynamics_variables(model)`.
+        `tnn.neural.dynamics.trainable.dynamics_variables(model)`.
+
+    Raises:
+        RuntimeError: when Keras does not run on TensorFlow.
     """
+    tf = _tensorflow("recurrent_masks")
     dynamics = dynamics_variables(model)
-    outs = neural_feedforward.feedforward_unroll(model, images,
-                                                 model.spec.node_names)
+    outs = model.unroll(images, recurrence="off")
     probes = np.random.default_rng(0)
     with tf.GradientTape() as tape:
         total = 0.0
@@ -140,10 +137,11 @@ def recurrent_masks(model, images):
             if model.image_off is not None and \
                     first + model.image_off < model.times:
                 steps.append(first + model.image_off)
-            states = [tf.zeros((len(images),) + tuple(s))
+            states = [ops.zeros((len(images),) + tuple(s))
                       for s in model.state_shapes[name]]
             for step in steps:
-                inputs = _control_inputs(model, outs, images, name, step)
+                inputs = model.node_inputs(outs, name, step, images,
+                                           recurrence="off")
                 for value in _layer_outputs(node, inputs, states):
                     probe = probes.standard_normal(value.shape[1:])
                     total += tf.reduce_sum(value * probe.astype(np.float32))
