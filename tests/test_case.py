@@ -4,6 +4,7 @@ import json
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 from keras import ops
 
@@ -102,3 +103,98 @@ def run_cell_test(cls, init_kwargs, input_shape, expected_output_shape,
     after = [w.numpy() for w in model.trainable_weights]
     assert any(not np.allclose(b, a) for b, a in zip(before, after))
     return cell
+
+
+# --- helpers shared by the per-cell tests ----------------------------------
+
+def tf1_weights(cell, scope=""):
+    """{TF1 name less `scope`: float64 value}; checks that the TF1 mapping
+    covers every variable of the cell once."""
+    check_mapping_is_one_to_one(cell)
+    names = cell.tf1_variable_names()
+    return {names[_relative(cell, w)][len(scope):]:
+            np.asarray(w.numpy(), np.float64) for w in cell.weights}
+
+
+def tf1_shapes(cell):
+    """{TF1 name: shape} of the cell's variables."""
+    names = cell.tf1_variable_names()
+    return {names[_relative(cell, w)]: tuple(w.shape) for w in cell.weights}
+
+
+def check_mapping_is_one_to_one(cell):
+    names = cell.tf1_variable_names()
+    paths = [_relative(cell, w) for w in cell.weights]
+    assert sorted(names) == sorted(paths), (paths, names)
+    assert len(set(names.values())) == len(names) == len(cell.weights)
+
+
+def _relative(cell, weight):
+    return weight.path[len(cell.path) + 1:]
+
+
+def randomize(cell, rng, scale=0.4, unit_gamma=False):
+    """Random N(0, scale) weights (layer-norm gains around 1 if asked)."""
+    for w in cell.weights:
+        value = rng.normal(0.0, scale, w.shape)
+        if unit_gamma and w.name == "gamma":
+            value += 1.0
+        w.assign(value.astype("float32"))
+
+
+def zero_weights(cell):
+    for w in cell.weights:
+        w.assign(np.zeros(w.shape, "float32"))
+
+
+def weight_of(cell, name):
+    return next(w for w in cell.weights if w.name == name)
+
+
+def f32(array):
+    return None if array is None else array.astype("float32")
+
+
+def step(cell, x, *states, **extra):
+    """One call on numpy arrays; returns (output, [states]) as numpy."""
+    out, new = cell(ops.convert_to_tensor(x),
+                    [ops.convert_to_tensor(s) for s in states], **extra)
+    return ops.convert_to_numpy(out), [ops.convert_to_numpy(s) for s in new]
+
+
+def check_output_ignores_input(cell, xs, other_xs, min_abs):
+    """No bypass: with zero kernels the output does not depend on the
+    input (but is not trivially zero)."""
+    out_a, _ = unroll_cell(cell, xs)
+    out_b, _ = unroll_cell(cell, other_xs)
+    np.testing.assert_allclose(out_a, out_b, atol=1e-6)
+    assert np.abs(out_a).max() > min_abs
+
+
+def check_numpy_steps(cell, np_step, rng, shape, cell_kwargs, states0,
+                      tolerances, steps=3):
+    """Runs the cell and `np_step(x, u, fb, states) -> (out, states)` side
+    by side on random inputs, with a residual / feedback when `cell_kwargs`
+    gives `residual_channels` / `feedback_channels`.
+
+    Args:
+        tolerances: [(rtol, atol)] for the output, then for each state to
+            compare (states beyond the list are not compared).
+    """
+    states, np_states = cell.get_initial_state(shape[0]), list(states0)
+    for _ in range(steps):
+        x = rng.standard_normal(shape)
+        u, fb = (rng.standard_normal(shape[:3] + (cell_kwargs[key],))
+                 if cell_kwargs.get(key) else None
+                 for key in ("residual_channels", "feedback_channels"))
+        np_out, np_states = np_step(x, u, fb, np_states)
+        out, states = cell(f32(x), states, residual=f32(u), feedback=f32(fb))
+        pairs = [(out, np_out)] + list(zip(states, np_states))
+        for (got, want), (rtol, atol) in zip(pairs, tolerances):
+            np.testing.assert_allclose(ops.convert_to_numpy(got), want,
+                                       rtol=rtol, atol=atol)
+
+
+def check_invalid_arguments(cls, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        cls(**kwargs)

@@ -11,6 +11,7 @@ from tnn import _tf_guard
 _tf_guard.apply_default_guard()
 
 from tnn import cells  # noqa: E402
+from tnn.cells import register_cell  # noqa: E402
 from tnn.graphs import GraphSpec, NodeSpec, TNNGraph  # noqa: E402
 from tnn.zoo.registry import (  # noqa: E402
     create_model, list_models, model_spec, register_model)
@@ -18,4 +19,4 @@ from tnn.zoo.registry import (  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = ["cells", "GraphSpec", "NodeSpec", "TNNGraph", "create_model",
-           "list_models", "model_spec", "register_model"]
+           "list_models", "model_spec", "register_cell", "register_model"]

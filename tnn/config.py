@@ -2,8 +2,9 @@
 
 Gin files in `gin_configs/` bind `build_model`, whose arguments are those of
 `tnn.create_model` (a registered architecture by name, plus cell overrides,
-extra feedback edges and presentation). Cell classes are registered as gin
-configurables, so a binding may inject a class:
+extra feedback edges and presentation). Cell classes (built-in, and those
+added with `tnn.register_cell`) are gin configurables, so a binding may
+inject a class:
 
     build_model.name = "rgc_shallow"
     build_model.cells = {"conv4": {"cell": @ConvLSTMCell, "filters": 256}}
@@ -14,7 +15,7 @@ Unknown bindings fail (`skip_unknown=False`), as they should.
 
 import gin
 
-from tnn import cells as cells_lib
+from tnn.cells import registry as cell_registry
 from tnn.zoo import registry
 from tnn.graphs.tnn_graph import TNNGraph
 
@@ -25,13 +26,7 @@ def build_model(name=gin.REQUIRED, **overrides):
     return registry.create_model(name, **overrides)
 
 
-def _register_cells():
-    for name in cells_lib.list_cells():
-        gin.external_configurable(cells_lib.get_cell_class(name), name=name,
-                                  module="tnn.cells")
-
-
-_register_cells()
+cell_registry.register_builtin_gin_cells()
 gin.external_configurable(TNNGraph, module="tnn")
 
 

@@ -2,75 +2,14 @@
 
 import numpy as np
 import pytest
-from keras import ops
 
-from tests.test_case import run_cell_test, unroll_cell
+from tests.numpy_reference import np_gru
+from tests.test_case import (
+    check_invalid_arguments, check_output_ignores_input, randomize,
+    run_cell_test, step, tf1_weights, unroll_cell)
 from tnn.cells.conv_gru_cell import ConvGRUCell
 
 B, H, W, C, F = 2, 8, 8, 4, 6
-
-
-def np_conv(x, kernel, bias):
-    """Stride-1 SAME conv with TF padding (extra row/col bottom/right)."""
-    kh, kw = kernel.shape[:2]
-    top, left = (kh - 1) // 2, (kw - 1) // 2
-    xp = np.pad(x, ((0, 0), (top, kh - 1 - top), (left, kw - 1 - left),
-                    (0, 0)))
-    h, w = x.shape[1:3]
-    return bias + sum(xp[:, a:a + h, b:b + w] @ kernel[a, b]
-                      for a in range(kh) for b in range(kw))
-
-
-def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def np_ln(x, gamma, beta):
-    mean = x.mean(axis=(1, 2, 3), keepdims=True)
-    var = ((x - mean) ** 2).mean(axis=(1, 2, 3), keepdims=True)
-    return (x - mean) / np.sqrt(var + 1e-12) * gamma + beta
-
-
-def tf1_weights(cell):
-    """{TF1 name: float64 value}; checks the mapping covers every variable."""
-    names = cell.tf1_variable_names()
-    rel = [w.path[len(cell.path) + 1:] for w in cell.weights]
-    assert sorted(rel) == sorted(names), (rel, names)
-    assert len(set(names.values())) == len(names)
-    return {names[r]: np.asarray(w.numpy(), np.float64)
-            for r, w in zip(rel, cell.weights)}
-
-
-def randomize(cell, rng, scale=0.4):
-    for w in cell.weights:
-        w.assign(rng.normal(0.0, scale, w.shape).astype("float32"))
-
-
-def np_gru(v, xs, forget_bias, layer_norm, filters):
-    """The zoo GRU of §3.3 written against the TF1 variable names."""
-    p = "ConvGRUCell/"
-    h = np.zeros(xs.shape[1:4] + (filters,))
-    outs = []
-    for x in xs.astype(np.float64):
-        g = np_conv(np.concatenate([x, h], -1), v[p + "gates/weights"],
-                    v[p + "gates/bias"])
-        r_pre, u_pre = g[..., :filters], g[..., filters:]
-        if layer_norm:
-            r_pre = np_ln(r_pre, v[p + "gates/r_pre/gamma"],
-                          v[p + "gates/r_pre/beta"])
-            u_pre = np_ln(u_pre, v[p + "gates/u_pre/gamma"],
-                          v[p + "gates/u_pre/beta"])
-        r = sigmoid(r_pre + forget_bias)
-        u = sigmoid(u_pre)
-        c_pre = np_conv(np.concatenate([x, r * h], -1),
-                        v[p + "candidates/weights"],
-                        v[p + "candidates/bias"])
-        if layer_norm:
-            c_pre = np_ln(c_pre, v[p + "candidates/c_pre/gamma"],
-                          v[p + "candidates/c_pre/beta"])
-        h = u * h + (1 - u) * np.tanh(c_pre)
-        outs.append(h)
-    return np.stack(outs), h
 
 
 def test_harness_plain():
@@ -140,15 +79,7 @@ def test_no_bypass_zero_kernel_output_ignores_input():
     cell.build((B, H, W, C))
     rng = np.random.default_rng(2)
     xs = rng.normal(size=(3, B, H, W, C)).astype("float32")
-    out_a, _ = unroll_cell(cell, xs)
-    out_b, _ = unroll_cell(cell, 7 * xs[::-1])
-    np.testing.assert_allclose(out_a, out_b, atol=1e-6)
-    assert np.abs(out_a).max() > 0.05
-
-
-def _step(cell, x, h):
-    out, states = cell(ops.convert_to_tensor(x), [ops.convert_to_tensor(h)])
-    return ops.convert_to_numpy(out), ops.convert_to_numpy(states[0])
+    check_output_ignores_input(cell, xs, 7 * xs[::-1], 0.05)
 
 
 def test_gating_update_gate_holds_or_replaces_state():
@@ -161,14 +92,14 @@ def test_gating_update_gate_holds_or_replaces_state():
     bias = cell.gates_bias.numpy()
     bias[F:] = 1000.0  # u = 1: the state is held
     cell.gates_bias.assign(bias)
-    out, new_h = _step(cell, x, h)
+    out, (new_h,) = step(cell, x, h)
     np.testing.assert_allclose(new_h, h, atol=1e-6)
     np.testing.assert_allclose(out, h, atol=1e-6)
     bias[:F] = -1000.0  # r = 0 and u = 0: h replaced by c(x) alone
     bias[F:] = -1000.0
     cell.gates_bias.assign(bias)
-    _, h1 = _step(cell, x, h)
-    _, h2 = _step(cell, x, -3 * h)
+    _, (h1,) = step(cell, x, h)
+    _, (h2,) = step(cell, x, -3 * h)
     np.testing.assert_allclose(h1, h2, atol=1e-6)
 
 
@@ -181,5 +112,4 @@ def test_gating_update_gate_holds_or_replaces_state():
     ({"filters": 4, "weight_decay": -0.1}, "weight_decay must be"),
 ])
 def test_invalid_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        ConvGRUCell(**kwargs)
+    check_invalid_arguments(ConvGRUCell, kwargs, match)

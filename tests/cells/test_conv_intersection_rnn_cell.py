@@ -2,58 +2,14 @@
 
 import numpy as np
 import pytest
-from keras import ops
 
-from tests.test_case import run_cell_test, unroll_cell
+from tests.numpy_reference import conv2d_same, np_intersection, sigmoid
+from tests.test_case import (
+    check_invalid_arguments, randomize, run_cell_test, step, tf1_weights,
+    unroll_cell)
 from tnn.cells.conv_intersection_rnn_cell import ConvIntersectionRNNCell
 
 B, H, W, C = 2, 8, 8, 4
-
-
-def np_conv(x, kernel, bias):
-    """Stride-1 SAME conv with TF padding (extra row/col bottom/right)."""
-    kh, kw = kernel.shape[:2]
-    top, left = (kh - 1) // 2, (kw - 1) // 2
-    xp = np.pad(x, ((0, 0), (top, kh - 1 - top), (left, kw - 1 - left),
-                    (0, 0)))
-    h, w = x.shape[1:3]
-    return bias + sum(xp[:, a:a + h, b:b + w] @ kernel[a, b]
-                      for a in range(kh) for b in range(kw))
-
-
-def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def tf1_weights(cell):
-    """{TF1 name: float64 value}; checks the mapping covers every variable."""
-    names = cell.tf1_variable_names()
-    rel = [w.path[len(cell.path) + 1:] for w in cell.weights]
-    assert sorted(rel) == sorted(names), (rel, names)
-    assert len(set(names.values())) == len(names)
-    return {names[r]: np.asarray(w.numpy(), np.float64)
-            for r, w in zip(rel, cell.weights)}
-
-
-def randomize(cell, rng, scale=0.4):
-    for w in cell.weights:
-        w.assign(rng.normal(0.0, scale, w.shape).astype("float32"))
-
-
-def np_intersection(v, xs, forget_bias):
-    """§3.6 written against the TF1 variable names."""
-    p = "ConvIntersectionRNNCell/"
-    h = np.zeros(xs.shape[1:])
-    outs = []
-    for x in xs.astype(np.float64):
-        z = np_conv(np.concatenate([x, h], -1), v[p + "weights"],
-                    v[p + "bias"])
-        gh_pre, h_pre, gy_pre, y_pre = np.split(z, 4, axis=-1)
-        gh = sigmoid(gh_pre + forget_bias)
-        gy = sigmoid(gy_pre + forget_bias)
-        h = gh * h + (1 - gh) * np.tanh(h_pre)
-        outs.append(gy * x + (1 - gy) * np.maximum(y_pre, 0.0))
-    return np.stack(outs), h
 
 
 def test_harness():
@@ -103,11 +59,6 @@ def test_bypass_zero_kernels_pass_scaled_input(forget_bias):
     np.testing.assert_allclose(states[0], 0.0, atol=1e-7)
 
 
-def _step(cell, x, h):
-    out, states = cell(ops.convert_to_tensor(x), [ops.convert_to_tensor(h)])
-    return ops.convert_to_numpy(out), ops.convert_to_numpy(states[0])
-
-
 def test_gating_state_and_output_gates():
     rng = np.random.default_rng(3)
     cell = ConvIntersectionRNNCell(C)
@@ -119,14 +70,14 @@ def test_gating_state_and_output_gates():
     bias[:C] = 1000.0          # gh = 1: state held
     bias[2 * C:3 * C] = 1000.0  # gy = 1: output = input
     cell.bias.assign(bias)
-    out, new_h = _step(cell, x, h)
+    out, (new_h,) = step(cell, x, h)
     np.testing.assert_allclose(new_h, h, atol=1e-6)
     np.testing.assert_allclose(out, x, atol=1e-6)
     bias[2 * C:3 * C] = -1000.0  # gy = 0: output = relu(y~), input dropped
     cell.bias.assign(bias)
-    out, _ = _step(cell, x, h)
+    out, _ = step(cell, x, h)
     v = tf1_weights(cell)
-    z = np_conv(np.concatenate([x, h], -1),
+    z = conv2d_same(np.concatenate([x, h], -1),
                 v["ConvIntersectionRNNCell/weights"],
                 v["ConvIntersectionRNNCell/bias"])
     np.testing.assert_allclose(out, np.maximum(z[..., 3 * C:], 0), atol=2e-5)
@@ -146,5 +97,4 @@ def test_channel_mismatch_is_a_clear_error():
     ({"filters": 4, "bias_weight_decay": -2}, "bias_weight_decay must be"),
 ])
 def test_invalid_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        ConvIntersectionRNNCell(**kwargs)
+    check_invalid_arguments(ConvIntersectionRNNCell, kwargs, match)

@@ -5,75 +5,14 @@ import json
 import keras
 import numpy as np
 import pytest
-from keras import ops
 
-from tests.test_case import run_cell_test, unroll_cell
+from tests.numpy_reference import np_lstm
+from tests.test_case import (
+    check_invalid_arguments, check_output_ignores_input, randomize,
+    run_cell_test, step, tf1_weights, unroll_cell)
 from tnn.cells.conv_lstm_cell import ConvLSTMCell
 
 B, H, W, C, F = 2, 8, 8, 4, 6
-
-
-def np_conv(x, kernel, bias):
-    """Stride-1 SAME conv with TF padding (extra row/col bottom/right)."""
-    kh, kw = kernel.shape[:2]
-    top, left = (kh - 1) // 2, (kw - 1) // 2
-    xp = np.pad(x, ((0, 0), (top, kh - 1 - top), (left, kw - 1 - left),
-                    (0, 0)))
-    h, w = x.shape[1:3]
-    return bias + sum(xp[:, a:a + h, b:b + w] @ kernel[a, b]
-                      for a in range(kh) for b in range(kw))
-
-
-def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def np_ln(x, gamma, beta):
-    mean = x.mean(axis=(1, 2, 3), keepdims=True)
-    var = ((x - mean) ** 2).mean(axis=(1, 2, 3), keepdims=True)
-    return (x - mean) / np.sqrt(var + 1e-12) * gamma + beta
-
-
-def tf1_weights(cell):
-    """{TF1 name: float64 value}; checks the mapping covers every variable."""
-    names = cell.tf1_variable_names()
-    rel = [w.path[len(cell.path) + 1:] for w in cell.weights]
-    assert sorted(rel) == sorted(names), (rel, names)
-    assert len(set(names.values())) == len(names)
-    return {names[r]: np.asarray(w.numpy(), np.float64)
-            for r, w in zip(rel, cell.weights)}
-
-
-def randomize(cell, rng, scale=0.4):
-    for w in cell.weights:
-        w.assign(rng.normal(0.0, scale, w.shape).astype("float32"))
-
-
-def np_lstm(v, xs, forget_bias, peepholes, layer_norm, filters):
-    """The §3.4 recursion written against the TF1 variable names."""
-    p = "ConvLSTMCell/"
-    c = np.zeros(xs.shape[1:4] + (filters,))
-    h = np.zeros_like(c)
-    outs = []
-    for x in xs.astype(np.float64):
-        z = np_conv(np.concatenate([x, h], -1), v[p + "weights"],
-                    v[p + "bias"])
-        i, j, f, o = np.split(z, 4, axis=-1)
-        if layer_norm:
-            i, j, f, o = (np_ln(g, v[f"{p}{s}/gamma"], v[f"{p}{s}/beta"])
-                          for g, s in zip((i, j, f, o), (
-                              "input", "transform", "forget", "output")))
-        if peepholes:
-            f = f + v[p + "peepholes/w_f_diag"] * c
-            i = i + v[p + "peepholes/w_i_diag"] * c
-            o = o + v[p + "peepholes/w_o_diag"] * c
-        new_c = c * sigmoid(f + forget_bias) + sigmoid(i) * np.tanh(j)
-        if layer_norm:
-            new_c = np_ln(new_c, v[p + "state/gamma"], v[p + "state/beta"])
-        h = np.tanh(new_c) * sigmoid(o)
-        c = new_c
-        outs.append(h)
-    return np.stack(outs), np.concatenate([c, h], -1)
 
 
 def test_harness_plain():
@@ -187,15 +126,7 @@ def test_no_bypass_zero_kernel_output_ignores_input():
     cell.build((B, H, W, C))
     rng = np.random.default_rng(4)
     xs = rng.normal(size=(3, B, H, W, C)).astype("float32")
-    out_a, _ = unroll_cell(cell, xs)
-    out_b, _ = unroll_cell(cell, -5 * xs[::-1])
-    np.testing.assert_allclose(out_a, out_b, atol=1e-6)
-    assert np.abs(out_a).max() > 0.1
-
-
-def _step(cell, x, state):
-    out, states = cell(ops.convert_to_tensor(x), [ops.convert_to_tensor(state)])
-    return ops.convert_to_numpy(out), ops.convert_to_numpy(states[0])
+    check_output_ignores_input(cell, xs, -5 * xs[::-1], 0.1)
 
 
 def test_gating_forget_gate_holds_or_replaces_cell():
@@ -208,15 +139,15 @@ def test_gating_forget_gate_holds_or_replaces_cell():
     cell.bias.assign(bias)
     state = rng.normal(size=(B, H, W, 2 * F)).astype("float32")
     x = rng.normal(size=(B, H, W, C)).astype("float32")
-    _, new_state = _step(cell, x, state)
+    _, (new_state,) = step(cell, x, state)
     np.testing.assert_allclose(new_state[..., :F], state[..., :F], atol=1e-6)
     bias[:F] = 1000.0           # input gate open
     bias[2 * F:3 * F] = -1000.0  # forget gate closed: c replaced
     cell.bias.assign(bias)
     other = state.copy()
     other[..., :F] = rng.normal(size=(B, H, W, F))
-    _, s1 = _step(cell, x, state)
-    _, s2 = _step(cell, x, other)  # same h, different c
+    _, (s1,) = step(cell, x, state)
+    _, (s2,) = step(cell, x, other)  # same h, different c
     np.testing.assert_allclose(s1[..., :F], s2[..., :F], atol=1e-6)
 
 
@@ -226,7 +157,7 @@ def test_peepholes_reject_other_spatial_size():
     x = np.zeros((B, H + 2, W, C), "float32")
     state = np.zeros((B, H + 2, W, 2 * F), "float32")
     with pytest.raises(ValueError, match="was built for"):
-        _step(cell, x, state)
+        step(cell, x, state)
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -242,8 +173,7 @@ def test_peepholes_reject_other_spatial_size():
     ({"filters": 4, "bias_weight_decay": "x"}, "bias_weight_decay must be"),
 ])
 def test_invalid_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        ConvLSTMCell(**kwargs)
+    check_invalid_arguments(ConvLSTMCell, kwargs, match)
 
 
 def test_rejects_non_nhwc_input():

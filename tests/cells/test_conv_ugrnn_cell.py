@@ -2,56 +2,14 @@
 
 import numpy as np
 import pytest
-from keras import ops
 
-from tests.test_case import run_cell_test, unroll_cell
+from tests.numpy_reference import conv2d_same, np_ugrnn
+from tests.test_case import (
+    check_invalid_arguments, check_output_ignores_input, randomize,
+    run_cell_test, step, tf1_weights, unroll_cell)
 from tnn.cells.conv_ugrnn_cell import ConvUGRNNCell
 
 B, H, W, C, F = 2, 8, 8, 4, 6
-
-
-def np_conv(x, kernel, bias):
-    """Stride-1 SAME conv with TF padding (extra row/col bottom/right)."""
-    kh, kw = kernel.shape[:2]
-    top, left = (kh - 1) // 2, (kw - 1) // 2
-    xp = np.pad(x, ((0, 0), (top, kh - 1 - top), (left, kw - 1 - left),
-                    (0, 0)))
-    h, w = x.shape[1:3]
-    return bias + sum(xp[:, a:a + h, b:b + w] @ kernel[a, b]
-                      for a in range(kh) for b in range(kw))
-
-
-def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def tf1_weights(cell):
-    """{TF1 name: float64 value}; checks the mapping covers every variable."""
-    names = cell.tf1_variable_names()
-    rel = [w.path[len(cell.path) + 1:] for w in cell.weights]
-    assert sorted(rel) == sorted(names), (rel, names)
-    assert len(set(names.values())) == len(names)
-    return {names[r]: np.asarray(w.numpy(), np.float64)
-            for r, w in zip(rel, cell.weights)}
-
-
-def randomize(cell, rng, scale=0.4):
-    for w in cell.weights:
-        w.assign(rng.normal(0.0, scale, w.shape).astype("float32"))
-
-
-def np_ugrnn(v, xs, forget_bias, filters):
-    """§3.5 written against the TF1 variable names."""
-    h = np.zeros(xs.shape[1:4] + (filters,))
-    outs = []
-    for x in xs.astype(np.float64):
-        z = np_conv(np.concatenate([x, h], -1), v["ConvUGRNNCell/weights"],
-                    v["ConvUGRNNCell/bias"])
-        g = sigmoid(z[..., :filters] + forget_bias)
-        c = np.tanh(z[..., filters:])
-        h = g * h + (1 - g) * c
-        outs.append(h)
-    return np.stack(outs), h
 
 
 def test_harness():
@@ -92,15 +50,7 @@ def test_no_bypass_zero_kernel_output_ignores_input():
     cell.build((B, H, W, C))
     rng = np.random.default_rng(2)
     xs = rng.normal(size=(3, B, H, W, C)).astype("float32")
-    out_a, _ = unroll_cell(cell, xs)
-    out_b, _ = unroll_cell(cell, -4 * xs)
-    np.testing.assert_allclose(out_a, out_b, atol=1e-6)
-    assert np.abs(out_a).max() > 0.05
-
-
-def _step(cell, x, h):
-    out, states = cell(ops.convert_to_tensor(x), [ops.convert_to_tensor(h)])
-    return ops.convert_to_numpy(out), ops.convert_to_numpy(states[0])
+    check_output_ignores_input(cell, xs, -4 * xs, 0.05)
 
 
 def test_gating_update_gate_holds_or_replaces_state():
@@ -113,13 +63,13 @@ def test_gating_update_gate_holds_or_replaces_state():
     bias = cell.bias.numpy()
     bias[:F] = 1000.0  # g = 1: held
     cell.bias.assign(bias)
-    _, new_h = _step(cell, x, h)
+    _, (new_h,) = step(cell, x, h)
     np.testing.assert_allclose(new_h, h, atol=1e-6)
     bias[:F] = -1000.0  # g = 0: replaced by tanh(c~)
     cell.bias.assign(bias)
-    _, new_h = _step(cell, x, h)
+    _, (new_h,) = step(cell, x, h)
     v = tf1_weights(cell)
-    z = np_conv(np.concatenate([x, h], -1), v["ConvUGRNNCell/weights"],
+    z = conv2d_same(np.concatenate([x, h], -1), v["ConvUGRNNCell/weights"],
                 v["ConvUGRNNCell/bias"])
     np.testing.assert_allclose(new_h, np.tanh(z[..., F:]), atol=2e-5)
 
@@ -137,5 +87,4 @@ def test_layer_norm_is_rejected():
     ({"filters": 4, "weight_decay": True}, "weight_decay must be"),
 ])
 def test_invalid_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        ConvUGRNNCell(**kwargs)
+    check_invalid_arguments(ConvUGRNNCell, kwargs, match)

@@ -4,38 +4,11 @@ import numpy as np
 import pytest
 from keras import ops
 
-from tests.cells.test_reciprocal_gated_cell import (
-    ACT, check_mapping_is_one_to_one, f32, np_conv2d, np_depthwise,
-    randomize, tf1_shapes, tf1_values, weight_of)
-from tests.test_case import run_cell_test
+from tests.numpy_reference import np_efficient_step
+from tests.test_case import (
+    check_invalid_arguments, check_mapping_is_one_to_one, check_numpy_steps,
+    randomize, run_cell_test, tf1_shapes, tf1_weights, weight_of)
 from tnn.cells.efficient_gate_cell import EfficientGateCell
-
-SWISH = lambda z: z * ACT["sigmoid"](z)  # noqa: E731
-NP_ACT = dict(ACT, swish=SWISH)
-
-
-def np_efficient_step(cfg, w, x, u, fb, cell, s):
-    """One step of §3.9 in numpy (no batch norm, no drop-connect)."""
-    act = NP_ACT[cfg.get("activation", "swish")]
-    update = act(np_depthwise(x + s, w["state_to_state/weights"]))
-    if fb is not None:
-        update = update + act(np_conv2d(fb, w["feedback_to_state/weights"]))
-    s_new = s + update
-    cell_new = u if cfg.get("res_cell") else cell
-    z = x + s if cfg.get("bypass_state") else s_new
-    if "se_reduce/weights" in w:
-        pooled = z.mean(axis=(1, 2), keepdims=True)
-        reduced = act(np_conv2d(pooled, w["se_reduce/weights"])
-                      + w["se_reduce/bias"])
-        z = ACT["sigmoid"](np_conv2d(reduced, w["se_expand/weights"])
-                           + w["se_expand/bias"]) * z
-    out = np_conv2d(z, w["state_to_out/weights"])
-    if u is not None and u.shape[-1] == cfg["filters"]:
-        out = out + u
-    elif u is not None and cfg.get("residual_add"):
-        out[..., :u.shape[-1]] += u
-    return out, cell_new, s_new
-
 
 # name: (constructor kwargs, channels of x)
 CONFIGS = {
@@ -56,26 +29,16 @@ def test_matches_numpy_reference(name, rng):
     cell = EfficientGateCell(**cfg)
     shape = (2, 6, 6, channels)
     cell.build(shape)
-    randomize(cell, rng)
-    w = tf1_values(cell, scope="EfficientGateCell/")
-    cell_state = np.zeros((2, 6, 6, cfg.get("cell_depth", 0)))
-    s = np.zeros(shape)
-    states = cell.get_initial_state(2)
-    for _ in range(3):
-        x = rng.standard_normal(shape)
-        u = (rng.standard_normal((2, 6, 6, cfg["residual_channels"]))
-             if "residual_channels" in cfg else None)
-        fb = (rng.standard_normal((2, 6, 6, cfg["feedback_channels"]))
-              if "feedback_channels" in cfg else None)
-        out_np, cell_state, s = np_efficient_step(cfg, w, x, u, fb,
-                                                  cell_state, s)
-        out, states = cell(f32(x), states, residual=f32(u), feedback=f32(fb))
-        np.testing.assert_allclose(ops.convert_to_numpy(out), out_np,
-                                   rtol=1e-4, atol=2e-5)
-        np.testing.assert_allclose(ops.convert_to_numpy(states[0]),
-                                   cell_state, rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(ops.convert_to_numpy(states[1]), s,
-                                   rtol=1e-4, atol=2e-5)
+    randomize(cell, rng, 0.3, unit_gamma=True)
+    w = tf1_weights(cell, scope="EfficientGateCell/")
+
+    def np_step(x, u, fb, states):
+        out, cell_state, s = np_efficient_step(cfg, w, x, u, fb, *states)
+        return out, [cell_state, s]
+
+    states = [np.zeros((2, 6, 6, cfg.get("cell_depth", 0))), np.zeros(shape)]
+    check_numpy_steps(cell, np_step, rng, shape, cfg, states,
+                      [(1e-4, 2e-5), (1e-5, 1e-6), (1e-4, 2e-5)])
 
 
 def test_run_cell_test_with_feedback_se_and_residual():
@@ -129,7 +92,7 @@ def test_weight_decay_skips_the_se_convs(rng):
     cfg, channels = CONFIGS["feedback_se_residual"]
     cell = EfficientGateCell(**dict(cfg, weight_decay=0.02))
     cell.build((2, 6, 6, channels))
-    randomize(cell, rng)
+    randomize(cell, rng, 0.3, unit_gamma=True)
     decayed = [weight_of(cell, name) for name in (
         "feedback_to_state_kernel", "state_to_state_kernel",
         "state_to_out_kernel")]
@@ -173,8 +136,7 @@ def test_drop_connect_keeps_or_drops_whole_examples(rng):
     (dict(filters=4, tau_filter_size=0), "tau_filter_size"),
 ])
 def test_invalid_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        EfficientGateCell(**kwargs)
+    check_invalid_arguments(EfficientGateCell, kwargs, match)
 
 
 def test_build_and_call_errors():

@@ -5,44 +5,15 @@ import numpy as np
 import pytest
 from keras import ops
 
-from tests.cells.test_reciprocal_gated_cell import (
-    ACT, check_mapping_is_one_to_one, expected_variables, f32, np_conv2d,
-    np_depthwise, randomize, tf1_shapes, tf1_values, weight_of)
-from tests.test_case import run_cell_test, unroll_cell
+from tests.cells.test_reciprocal_gated_cell import expected_variables
+from tests.numpy_reference import ACT, np_median_step
+from tests.test_case import (
+    check_invalid_arguments, check_mapping_is_one_to_one, check_numpy_steps,
+    randomize, run_cell_test, tf1_shapes, tf1_weights, unroll_cell,
+    weight_of, zero_weights)
 from tnn.cells.median_reciprocal_gated_cell import (
     MEDIAN_GATE, MEDIAN_KERNEL_SCALE, MEDIAN_TAU, MEDIAN_WEIGHT_DECAY,
     MedianReciprocalGatedCell)
-
-
-def np_median_step(w, x, u, fb, c, h):
-    """One step of the §3.8 equations (zoo settings) in numpy."""
-    def ds(scope, z):
-        z = np_depthwise(z, w[f"{scope}/depthwise_weights"])
-        z = np_conv2d(z, w[f"{scope}/pointwise_weights"])
-        return z + w[f"{scope}/bias"]
-
-    def tau(z):
-        return MEDIAN_TAU * (1.0 - ACT["sigmoid"](z))
-
-    def gate(z):
-        return MEDIAN_GATE * (1.0 - np.tanh(z))
-
-    elu = ACT["elu"]
-    xt = elu(x)
-    a = np_conv2d(xt, w["cell/input_to_cell_weights"]) + w[
-        "cell/input_to_cell_bias"]
-    c_new = elu(tau(ds("cell/tau", c)) * c
-                + gate(ds("cell/out_to_cell", h)) * a)
-    m = np_conv2d(xt, w["out/input_to_out_weights"]) + w[
-        "out/input_to_out_bias"]
-    proj = w.get("out/residual_add_weights")
-    m = m + (u if proj is None else np_conv2d(u, proj))
-    if fb is not None:
-        m = m + np_conv2d(fb, w["out/feedback_to_out_weights"]) + w[
-            "out/feedback_to_out_bias"]
-    # The gate on h uses the previous memory c (not c_new).
-    h_new = elu(tau(ds("out/tau", h)) * h + gate(ds("out/gate", c)) * m)
-    return c_new, h_new
 
 
 # name: (constructor kwargs, map size)
@@ -60,22 +31,17 @@ def test_matches_numpy_reference(name, rng):
     cell = MedianReciprocalGatedCell(**kwargs)
     shape = (2, size, size, 4)
     cell.build(shape)
-    randomize(cell, rng)
-    w = tf1_values(cell)
-    c = np.zeros((2, size, size, kwargs["cell_depth"]))
-    h = np.zeros(shape)
-    states = cell.get_initial_state(2)
-    for _ in range(3):
-        x = rng.standard_normal(shape)
-        u = rng.standard_normal(shape[:3] + (kwargs["residual_channels"],))
-        fb = (rng.standard_normal(shape[:3] + (kwargs["feedback_channels"],))
-              if "feedback_channels" in kwargs else None)
-        c, h = np_median_step(w, x, u, fb, c, h)
-        out, states = cell(f32(x), states, residual=f32(u), feedback=f32(fb))
-        np.testing.assert_allclose(ops.convert_to_numpy(out), h, rtol=1e-4,
-                                   atol=2e-5)
-        np.testing.assert_allclose(ops.convert_to_numpy(states[0]), c,
-                                   rtol=1e-4, atol=2e-5)
+    randomize(cell, rng, 0.3, unit_gamma=True)
+    w = tf1_weights(cell, scope="ReciprocalGateCell/")
+
+    def np_step(x, u, fb, states):
+        c, h = np_median_step(w, x, u, fb, *states)
+        return h, [c, h]
+
+    states = [np.zeros((2, size, size, kwargs["cell_depth"])),
+              np.zeros(shape)]
+    check_numpy_steps(cell, np_step, rng, shape, kwargs, states,
+                      [(1e-4, 2e-5), (1e-4, 2e-5)])
 
 
 def test_depthwise_kernels_are_clipped_to_the_map():
@@ -100,131 +66,6 @@ def test_run_cell_test_with_projection_and_feedback():
 
 # --- TF1 variables: rgc_intermediate conv4-conv10 (Appendix A) ---------------
 
-RGC_INTERMEDIATE_APPENDIX = """
-conv4 cell/input_to_cell_weights [2, 2, 128, 64]
-conv4 cell/input_to_cell_bias [64]
-conv4 cell/tau/depthwise_weights [7, 7, 64, 1]
-conv4 cell/tau/pointwise_weights [1, 1, 64, 64]
-conv4 cell/tau/bias [64]
-conv4 cell/out_to_cell/depthwise_weights [7, 7, 128, 1]
-conv4 cell/out_to_cell/pointwise_weights [1, 1, 128, 64]
-conv4 cell/out_to_cell/bias [64]
-conv4 out/input_to_out_weights [3, 3, 128, 128]
-conv4 out/input_to_out_bias [128]
-conv4 out/tau/depthwise_weights [7, 7, 128, 1]
-conv4 out/tau/pointwise_weights [1, 1, 128, 128]
-conv4 out/tau/bias [128]
-conv4 out/gate/depthwise_weights [7, 7, 64, 1]
-conv4 out/gate/pointwise_weights [1, 1, 64, 128]
-conv4 out/gate/bias [128]
-conv5 cell/input_to_cell_weights [2, 2, 128, 64]
-conv5 cell/input_to_cell_bias [64]
-conv5 cell/tau/depthwise_weights [7, 7, 64, 1]
-conv5 cell/tau/pointwise_weights [1, 1, 64, 64]
-conv5 cell/tau/bias [64]
-conv5 cell/out_to_cell/depthwise_weights [7, 7, 128, 1]
-conv5 cell/out_to_cell/pointwise_weights [1, 1, 128, 64]
-conv5 cell/out_to_cell/bias [64]
-conv5 out/input_to_out_weights [3, 3, 128, 128]
-conv5 out/input_to_out_bias [128]
-conv5 out/feedback_to_out_weights [1, 1, 256, 128]
-conv5 out/feedback_to_out_bias [128]
-conv5 out/tau/depthwise_weights [7, 7, 128, 1]
-conv5 out/tau/pointwise_weights [1, 1, 128, 128]
-conv5 out/tau/bias [128]
-conv5 out/gate/depthwise_weights [7, 7, 64, 1]
-conv5 out/gate/pointwise_weights [1, 1, 64, 128]
-conv5 out/gate/bias [128]
-conv6 cell/input_to_cell_weights [2, 2, 256, 64]
-conv6 cell/input_to_cell_bias [64]
-conv6 cell/tau/depthwise_weights [7, 7, 64, 1]
-conv6 cell/tau/pointwise_weights [1, 1, 64, 64]
-conv6 cell/tau/bias [64]
-conv6 cell/out_to_cell/depthwise_weights [7, 7, 256, 1]
-conv6 cell/out_to_cell/pointwise_weights [1, 1, 256, 64]
-conv6 cell/out_to_cell/bias [64]
-conv6 out/input_to_out_weights [3, 3, 256, 256]
-conv6 out/input_to_out_bias [256]
-conv6 out/residual_add_weights [1, 1, 128, 256]
-conv6 out/feedback_to_out_weights [1, 1, 768, 256]
-conv6 out/feedback_to_out_bias [256]
-conv6 out/tau/depthwise_weights [7, 7, 256, 1]
-conv6 out/tau/pointwise_weights [1, 1, 256, 256]
-conv6 out/tau/bias [256]
-conv6 out/gate/depthwise_weights [7, 7, 64, 1]
-conv6 out/gate/pointwise_weights [1, 1, 64, 256]
-conv6 out/gate/bias [256]
-conv7 cell/input_to_cell_weights [2, 2, 256, 64]
-conv7 cell/input_to_cell_bias [64]
-conv7 cell/tau/depthwise_weights [7, 7, 64, 1]
-conv7 cell/tau/pointwise_weights [1, 1, 64, 64]
-conv7 cell/tau/bias [64]
-conv7 cell/out_to_cell/depthwise_weights [7, 7, 256, 1]
-conv7 cell/out_to_cell/pointwise_weights [1, 1, 256, 64]
-conv7 cell/out_to_cell/bias [64]
-conv7 out/input_to_out_weights [3, 3, 256, 256]
-conv7 out/input_to_out_bias [256]
-conv7 out/feedback_to_out_weights [1, 1, 512, 256]
-conv7 out/feedback_to_out_bias [256]
-conv7 out/tau/depthwise_weights [7, 7, 256, 1]
-conv7 out/tau/pointwise_weights [1, 1, 256, 256]
-conv7 out/tau/bias [256]
-conv7 out/gate/depthwise_weights [7, 7, 64, 1]
-conv7 out/gate/pointwise_weights [1, 1, 64, 256]
-conv7 out/gate/bias [256]
-conv8 cell/input_to_cell_weights [2, 2, 256, 64]
-conv8 cell/input_to_cell_bias [64]
-conv8 cell/tau/depthwise_weights [7, 7, 64, 1]
-conv8 cell/tau/pointwise_weights [1, 1, 64, 64]
-conv8 cell/tau/bias [64]
-conv8 cell/out_to_cell/depthwise_weights [7, 7, 256, 1]
-conv8 cell/out_to_cell/pointwise_weights [1, 1, 256, 64]
-conv8 cell/out_to_cell/bias [64]
-conv8 out/input_to_out_weights [3, 3, 256, 256]
-conv8 out/input_to_out_bias [256]
-conv8 out/tau/depthwise_weights [7, 7, 256, 1]
-conv8 out/tau/pointwise_weights [1, 1, 256, 256]
-conv8 out/tau/bias [256]
-conv8 out/gate/depthwise_weights [7, 7, 64, 1]
-conv8 out/gate/pointwise_weights [1, 1, 64, 256]
-conv8 out/gate/bias [256]
-conv9 cell/input_to_cell_weights [2, 2, 512, 64]
-conv9 cell/input_to_cell_bias [64]
-conv9 cell/tau/depthwise_weights [7, 7, 64, 1]
-conv9 cell/tau/pointwise_weights [1, 1, 64, 64]
-conv9 cell/tau/bias [64]
-conv9 cell/out_to_cell/depthwise_weights [7, 7, 512, 1]
-conv9 cell/out_to_cell/pointwise_weights [1, 1, 512, 64]
-conv9 cell/out_to_cell/bias [64]
-conv9 out/input_to_out_weights [3, 3, 512, 512]
-conv9 out/input_to_out_bias [512]
-conv9 out/residual_add_weights [1, 1, 256, 512]
-conv9 out/feedback_to_out_weights [1, 1, 512, 512]
-conv9 out/feedback_to_out_bias [512]
-conv9 out/tau/depthwise_weights [7, 7, 512, 1]
-conv9 out/tau/pointwise_weights [1, 1, 512, 512]
-conv9 out/tau/bias [512]
-conv9 out/gate/depthwise_weights [7, 7, 64, 1]
-conv9 out/gate/pointwise_weights [1, 1, 64, 512]
-conv9 out/gate/bias [512]
-conv10 cell/input_to_cell_weights [2, 2, 512, 64]
-conv10 cell/input_to_cell_bias [64]
-conv10 cell/tau/depthwise_weights [7, 7, 64, 1]
-conv10 cell/tau/pointwise_weights [1, 1, 64, 64]
-conv10 cell/tau/bias [64]
-conv10 cell/out_to_cell/depthwise_weights [7, 7, 512, 1]
-conv10 cell/out_to_cell/pointwise_weights [1, 1, 512, 64]
-conv10 cell/out_to_cell/bias [64]
-conv10 out/input_to_out_weights [3, 3, 512, 512]
-conv10 out/input_to_out_bias [512]
-conv10 out/tau/depthwise_weights [7, 7, 512, 1]
-conv10 out/tau/pointwise_weights [1, 1, 512, 512]
-conv10 out/tau/bias [512]
-conv10 out/gate/depthwise_weights [7, 7, 64, 1]
-conv10 out/gate/pointwise_weights [1, 1, 64, 512]
-conv10 out/gate/bias [512]
-"""
-
 # node: (cell input shape, residual channels, feedback channels)
 RGC_INTERMEDIATE_LAYERS = {
     "conv4": ((1, 56, 56, 128), 128, None),
@@ -244,8 +85,7 @@ def test_rgc_intermediate_variables_match_appendix_a(node):
                                      residual_channels=residual,
                                      feedback_channels=feedback, name=node)
     cell.build(shape)
-    assert tf1_shapes(cell) == expected_variables(RGC_INTERMEDIATE_APPENDIX,
-                                                  node)
+    assert tf1_shapes(cell) == expected_variables("rgc_intermediate", node)
     check_mapping_is_one_to_one(cell)
 
 
@@ -293,7 +133,7 @@ def test_initialization_follows_the_tf1_config():
 def test_weight_decay_on_kernels_only(rng):
     cell = MedianReciprocalGatedCell(**PARITY["projection_feedback"][0])
     cell.build((2, 8, 8, 4))
-    randomize(cell, rng)
+    randomize(cell, rng, 0.3, unit_gamma=True)
     decayed = [w for w in cell.weights if w.name.endswith("_kernel")
                and w.name != "out_residual_add_kernel"]
     expected = sum(MEDIAN_WEIGHT_DECAY / 2 * np.sum(
@@ -308,8 +148,7 @@ def test_weight_decay_on_kernels_only(rng):
 def zeroed_cell(**kwargs):
     cell = MedianReciprocalGatedCell(filters=4, cell_depth=4, **kwargs)
     cell.build((2, 6, 6, 4))
-    for w in cell.weights:
-        w.assign(np.zeros(w.shape, "float32"))
+    zero_weights(cell)
     return cell
 
 
@@ -371,8 +210,7 @@ def test_reciprocal_gate_scales_the_drive(rng):
     (dict(filters=4, kernel_initializer="nope"), "nope"),
 ])
 def test_invalid_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        MedianReciprocalGatedCell(**kwargs)
+    check_invalid_arguments(MedianReciprocalGatedCell, kwargs, match)
 
 
 def test_build_and_call_errors():

@@ -29,6 +29,13 @@ def randomize_bias(layer_cell, rng):
         rng.normal(0.0, 0.5, layer_cell.bias.shape).astype("float32"))
 
 
+def keras_run(layer, seq, rng):
+    """Builds `layer`, randomizes its bias and runs it on `seq`."""
+    layer(seq)  # builds
+    randomize_bias(layer.cell, rng)
+    return keras.ops.convert_to_numpy(layer(seq))
+
+
 def to_cell_sequence(seq):
     """Keras (B, T, ...) -> the cell harness' (T, B, ...)."""
     return np.moveaxis(seq, 1, 0)
@@ -39,9 +46,7 @@ def test_conv_lstm_matches_keras_conv_lstm2d():
     seq = rng.normal(size=(B, T, 6, 7, C)).astype("float32")
     layer = keras.layers.ConvLSTM2D(F, 3, padding="same",
                                     return_sequences=True)
-    layer(seq)  # builds
-    randomize_bias(layer.cell, rng)
-    expected = keras.ops.convert_to_numpy(layer(seq))
+    expected = keras_run(layer, seq, rng)
 
     cell = ConvLSTMCell(F, 3, forget_bias=0.0)
     cell.build((B, 6, 7, C))
@@ -96,9 +101,7 @@ def test_conv_lstm_1x1_matches_keras_lstm():
     rng = np.random.default_rng(1)
     seq = rng.normal(size=(B, T, C)).astype("float32")
     layer = keras.layers.LSTM(F, return_sequences=True)
-    layer(seq)
-    randomize_bias(layer.cell, rng)
-    expected = keras.ops.convert_to_numpy(layer(seq))
+    expected = keras_run(layer, seq, rng)
 
     cell = ConvLSTMCell(F, 1, forget_bias=0.0)
     cell.build((B, 1, 1, C))
@@ -115,9 +118,7 @@ def test_conv_gru_1x1_matches_keras_gru_reset_before():
     rng = np.random.default_rng(2)
     seq = rng.normal(size=(B, T, C)).astype("float32")
     layer = keras.layers.GRU(F, reset_after=False, return_sequences=True)
-    layer(seq)
-    randomize_bias(layer.cell, rng)
-    expected = keras.ops.convert_to_numpy(layer(seq))
+    expected = keras_run(layer, seq, rng)
 
     # Keras splits its 3F columns as (z, r, h); the cell's gates are (r, u)
     # with u = z, and its candidate conv reads [x, r * h].
@@ -141,9 +142,7 @@ def test_conv_rnn_1x1_matches_keras_simple_rnn(variant):
     rng = np.random.default_rng(3)
     seq = rng.normal(size=(B, T, C)).astype("float32")
     layer = keras.layers.SimpleRNN(F, return_sequences=True)
-    layer(seq)
-    randomize_bias(layer.cell, rng)
-    expected = keras.ops.convert_to_numpy(layer(seq))
+    expected = keras_run(layer, seq, rng)
 
     cell = ConvRNNCell(F, 1, variant=variant, activation="tanh")
     cell.build((B, 1, 1, C))

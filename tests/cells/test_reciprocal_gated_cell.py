@@ -4,114 +4,13 @@ import numpy as np
 import pytest
 from keras import ops
 
-from tests.test_case import run_cell_test, unroll_cell
+from tests.interop.expected import APPENDIX_A
+from tests.numpy_reference import ACT, np_rgc_step
+from tests.test_case import (
+    check_invalid_arguments, check_mapping_is_one_to_one, check_numpy_steps,
+    randomize, run_cell_test, tf1_shapes, tf1_weights, unroll_cell,
+    weight_of, zero_weights)
 from tnn.cells.reciprocal_gated_cell import ReciprocalGatedCell
-
-# --- an independent numpy reference (TF SAME padding: extra bottom/right) ---
-
-
-def np_conv2d(x, kernel):
-    kh, kw = kernel.shape[:2]
-    top, left = (kh - 1) // 2, (kw - 1) // 2
-    xp = np.pad(x, ((0, 0), (top, kh - 1 - top), (left, kw - 1 - left),
-                    (0, 0)))
-    height, width = x.shape[1:3]
-    out = np.zeros(x.shape[:3] + (kernel.shape[3],))
-    for i in range(kh):
-        for j in range(kw):
-            out += xp[:, i:i + height, j:j + width, :] @ kernel[i, j]
-    return out
-
-
-def np_depthwise(x, kernel):
-    kh, kw = kernel.shape[:2]
-    top, left = (kh - 1) // 2, (kw - 1) // 2
-    xp = np.pad(x, ((0, 0), (top, kh - 1 - top), (left, kw - 1 - left),
-                    (0, 0)))
-    height, width = x.shape[1:3]
-    out = np.zeros(x.shape)
-    for i in range(kh):
-        for j in range(kw):
-            out += xp[:, i:i + height, j:j + width, :] * kernel[i, j, :, 0]
-    return out
-
-
-ACT = {None: lambda z: z, "elu": lambda z: np.where(z > 0, z, np.expm1(z)),
-       "tanh": np.tanh, "sigmoid": lambda z: 1 / (1 + np.exp(-z))}
-
-
-def np_layer_norm(z, gamma, beta):
-    mean = z.mean(axis=(1, 2, 3), keepdims=True)
-    var = ((z - mean) ** 2).mean(axis=(1, 2, 3), keepdims=True)
-    return (z - mean) / np.sqrt(var + 1e-12) * gamma + beta
-
-
-def tf1_values(cell, scope="ReciprocalGateCell/"):
-    """{TF1 name relative to the scope: numpy value (float64)}."""
-    names = cell.tf1_variable_names()
-    by_key = {w.path[len(cell.path) + 1:]: w for w in cell.weights}
-    return {names[k][len(scope):]: np.asarray(v.numpy(), "float64")
-            for k, v in by_key.items()}
-
-
-def np_rgc_step(cfg, w, x, u, fb, c, h):
-    """One step of §3.7 in numpy, reading the weights by their TF1 names."""
-    def op(scope, z):
-        if f"{scope}/weights" in w:
-            return np_conv2d(z, w[f"{scope}/weights"])
-        z = np_depthwise(z, w[f"{scope}/depthwise_weights"])
-        z = np_conv2d(z, w[f"{scope}/pointwise_weights"])
-        return z + w[f"{scope}/bias"]
-
-    get = cfg.get
-
-    def tau(z):
-        f_tau = ACT[get("tau_nonlinearity", "tanh")]
-        return get("tau_offset", 1.0) + get("tau_multiplier", -1.0) * f_tau(z)
-
-    def gate(z):
-        f_g = ACT[get("gate_nonlinearity", "tanh")]
-        return get("gate_offset", 1.0) + get("gate_multiplier", -1.0) * f_g(z)
-
-    fb_act = ACT[get("feedback_activation")]
-    entry = get("feedback_entry", "out") if fb is not None else None
-    if entry == "input":
-        x = x + fb_act(op("input/feedback", fb))
-    x = ACT[get("input_activation")](x)
-    a = 0.0
-    if get("cell_residual"):
-        a = a + op("cell/res_to_cell", u)
-    if get("input_to_cell"):
-        a = a + op("cell/input_to_cell", x)
-    if entry == "cell":
-        a = a + fb_act(fb + op("cell/feedback", fb))
-    c_new = tau(op("cell/tau", c)) * c + gate(op("cell/gate", h)) * a
-    if get("layer_norm"):
-        c_new = np_layer_norm(c_new, w["cell/cell_layer_norm/gamma"],
-                              w["cell/cell_layer_norm/beta"])
-    c_new = ACT[get("cell_activation", "elu")](c_new)
-    if "out/input_to_out_weights" in w:   # plain conv: the bias is not added
-        m = np_conv2d(x, w["out/input_to_out_weights"])
-    else:
-        m = op("out/input_to_out", x) if get("input_to_out") else x
-    g = 0.0
-    if get("cell_to_out"):
-        m = m + op("out/gate", c)
-    else:
-        g = op("out/gate", c)
-    if get("out_residual"):
-        proj = w.get("out/res_add/residual_add_weights")
-        m = m + (u if proj is None else np_conv2d(u, proj))
-    if entry == "out":
-        m = m + fb_act(op("out/feedback", fb))
-    if get("residual_to_out_gate"):
-        g = g + op("out/residual_to_out_gate", u)
-    h_new = tau(op("out/tau", h)) * h + gate(g) * m
-    if get("layer_norm"):
-        h_new = np_layer_norm(h_new, w["out/out_layer_norm/gamma"],
-                              w["out/out_layer_norm/beta"])
-    return c_new, ACT[get("out_activation", "elu")](h_new)
-
 
 SHALLOW = dict(tau_filter_size=3, gate_filter_size=3, ff_filter_size=3,
                input_to_cell=True, residual_to_out_gate=True,
@@ -143,41 +42,22 @@ PARITY_CONFIGS = {
 }
 
 
-def f32(array):
-    return None if array is None else array.astype("float32")
-
-
-def randomize(cell, rng, scale=0.3):
-    for w in cell.weights:
-        value = scale * rng.standard_normal(w.shape)
-        if w.name == "gamma":
-            value += 1.0
-        w.assign(value.astype("float32"))
-
-
 @pytest.mark.parametrize("name", sorted(PARITY_CONFIGS))
 def test_matches_numpy_reference(name, rng):
     cfg = PARITY_CONFIGS[name]
     cell = ReciprocalGatedCell(**cfg)
     shape = (2, 6, 6, 4)
     cell.build(shape)
-    randomize(cell, rng)
-    w = tf1_values(cell)
-    c = np.zeros((2, 6, 6, cfg["cell_depth"]))
-    h = np.zeros(shape)
-    states = cell.get_initial_state(2)
-    for _ in range(3):
-        x = rng.standard_normal(shape)
-        u = (rng.standard_normal((2, 6, 6, cfg["residual_channels"]))
-             if "residual_channels" in cfg else None)
-        fb = (rng.standard_normal((2, 6, 6, cfg["feedback_channels"]))
-              if "feedback_channels" in cfg else None)
-        c, h = np_rgc_step(cfg, w, x, u, fb, c, h)
-        out, states = cell(f32(x), states, residual=f32(u), feedback=f32(fb))
-        np.testing.assert_allclose(ops.convert_to_numpy(out), h, rtol=1e-4,
-                                   atol=2e-5)
-        np.testing.assert_allclose(ops.convert_to_numpy(states[0]), c,
-                                   rtol=1e-4, atol=2e-5)
+    randomize(cell, rng, 0.3, unit_gamma=True)
+    w = tf1_weights(cell, scope="ReciprocalGateCell/")
+
+    def np_step(x, u, fb, states):
+        c, h = np_rgc_step(cfg, w, x, u, fb, *states)
+        return h, [c, h]
+
+    states = [np.zeros((2, 6, 6, cfg["cell_depth"])), np.zeros(shape)]
+    check_numpy_steps(cell, np_step, rng, shape, cfg, states,
+                      [(1e-4, 2e-5), (1e-4, 2e-5)])
 
 
 def test_kernels_larger_than_the_map_are_clipped():
@@ -211,54 +91,18 @@ def test_run_cell_test_with_feedback_layer_norm_and_projection():
 
 # --- TF1 variables: rgc_shallow (Appendix A) --------------------------------
 
-RGC_SHALLOW_APPENDIX = """
-conv3 cell/input_to_cell/weights [3, 3, 256, 256]
-conv3 cell/tau/weights [3, 3, 256, 256]
-conv3 cell/gate/weights [3, 3, 256, 256]
-conv3 out/tau/weights [3, 3, 256, 256]
-conv3 out/gate/weights [3, 3, 256, 256]
-conv3 out/residual_to_out_gate/weights [3, 3, 128, 256]
-conv4 cell/input_to_cell/weights [3, 3, 256, 256]
-conv4 cell/tau/weights [3, 3, 256, 256]
-conv4 cell/gate/weights [3, 3, 256, 256]
-conv4 out/tau/weights [3, 3, 256, 256]
-conv4 out/gate/weights [3, 3, 256, 256]
-conv4 out/residual_to_out_gate/weights [3, 3, 256, 256]
-conv5 cell/input_to_cell/weights [3, 3, 512, 512]
-conv5 cell/tau/weights [3, 3, 512, 512]
-conv5 cell/gate/weights [3, 3, 512, 512]
-conv5 out/tau/weights [3, 3, 512, 512]
-conv5 out/gate/weights [3, 3, 512, 512]
-conv5 out/residual_to_out_gate/weights [3, 3, 256, 512]
-"""
-
 # node: (cell input shape, residual channels, out_depth = cell_depth)
 RGC_SHALLOW_LAYERS = {"conv3": ((1, 28, 28, 256), 128, 256),
                       "conv4": ((1, 14, 14, 256), 256, 256),
                       "conv5": ((1, 7, 7, 512), 256, 512)}
 
 
-def expected_variables(appendix, node):
-    out = {}
-    for line in appendix.strip().splitlines():
-        layer, name, shape = line.split(" ", 2)
-        if layer == node:
-            out[f"ReciprocalGateCell/{name}"] = tuple(
-                int(s) for s in shape.strip("[]").split(","))
-    return out
-
-
-def tf1_shapes(cell):
-    names = cell.tf1_variable_names()
-    return {names[w.path[len(cell.path) + 1:]]: tuple(w.shape)
-            for w in cell.weights}
-
-
-def check_mapping_is_one_to_one(cell):
-    names = cell.tf1_variable_names()
-    paths = [w.path[len(cell.path) + 1:] for w in cell.weights]
-    assert sorted(names) == sorted(paths)
-    assert len(set(names.values())) == len(names) == len(cell.weights)
+def expected_variables(model, node):
+    """{TF1 name: shape} of the node's cell in Appendix A of the reference."""
+    prefix = f"tnn_model/{node}/"
+    return {name[len(prefix):]: shape
+            for name, (shape, _) in APPENDIX_A[model].items()
+            if name.startswith(prefix + "ReciprocalGateCell/")}
 
 
 @pytest.mark.parametrize("node", sorted(RGC_SHALLOW_LAYERS))
@@ -267,7 +111,7 @@ def test_rgc_shallow_variables_match_appendix_a(node):
     cell = ReciprocalGatedCell(**SHALLOW, filters=depth, cell_depth=depth,
                                residual_channels=residual, name=node)
     cell.build(shape)
-    assert tf1_shapes(cell) == expected_variables(RGC_SHALLOW_APPENDIX, node)
+    assert tf1_shapes(cell) == expected_variables("rgc_shallow", node)
     check_mapping_is_one_to_one(cell)
     # rgc_shallow has no biases at all (the bias bug), only kernels.
     assert all(len(w.shape) == 4 for w in cell.weights)
@@ -282,16 +126,11 @@ def test_tf1_mapping_covers_every_variable_once(name):
 
 # --- gating and bypass (§3.11) ----------------------------------------------
 
-def weight_of(cell, name):
-    return next(w for w in cell.weights if w.name == name)
-
-
 def zeroed_shallow_cell(depth=4):
     cell = ReciprocalGatedCell(**SHALLOW, filters=depth, cell_depth=depth,
                                residual_channels=3)
     cell.build((2, 6, 6, depth))
-    for w in cell.weights:
-        w.assign(np.zeros(w.shape, "float32"))
+    zero_weights(cell)
     return cell
 
 
@@ -349,8 +188,7 @@ def test_reciprocal_gate_scales_the_drive(rng):
           residual_channels=0), "residual_channels"),
 ])
 def test_invalid_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        ReciprocalGatedCell(**kwargs)
+    check_invalid_arguments(ReciprocalGatedCell, kwargs, match)
 
 
 def test_build_errors():
@@ -385,7 +223,7 @@ def test_weight_decay_follows_tf1_on_kernels_only(rng):
     cfg = dict(PARITY_CONFIGS["feedback_out_layer_norm"], weight_decay=0.01)
     cell = ReciprocalGatedCell(**cfg)
     cell.build((2, 6, 6, 4))
-    randomize(cell, rng)
+    randomize(cell, rng, 0.3, unit_gamma=True)
     # TF1 l2_regularizer(s) = s * sum(w**2) / 2; the residual projection,
     # the layer-norm parameters and the biases are not decayed.
     decayed = [w for w in cell.weights if w.name.endswith("_kernel")

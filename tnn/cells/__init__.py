@@ -2,44 +2,23 @@
 
 Every cell is a Keras layer stepping once per call:
 `output, new_states = cell(inputs, states, training=None)`.
-`CELLS` names them for graph specs and gin; classes load on first use.
-"""
+`CELLS` names them for graph specs, gin and the JSON importer; built-in
+classes load on first use, and `register_cell` adds user-defined cells:
 
-import importlib
+    @tnn.register_cell
+    class LeakyCell(tnn.cells.RecurrentCell):
+        ...
+
+    tnn.create_model("rgc_shallow", cells={"conv4": {"cell": "LeakyCell"}})
+"""
 
 from tnn.cells.base import RecurrentCell
 from tnn.cells.layer_norm import TNNLayerNorm
+from tnn.cells.registry import (CELLS, cell_name, get_cell_class,
+                                list_cells, register_cell)
 
-__all__ = ["RecurrentCell", "TNNLayerNorm", "CELLS", "get_cell_class",
-           "list_cells"]
-
-# name -> module defining it (one public cell per module).
-CELLS = {
-    "TimeDecayCell": "tnn.cells.time_decay_cell",
-    "ConvRNNCell": "tnn.cells.conv_rnn_cell",
-    "ConvGRUCell": "tnn.cells.conv_gru_cell",
-    "ConvLSTMCell": "tnn.cells.conv_lstm_cell",
-    "ConvUGRNNCell": "tnn.cells.conv_ugrnn_cell",
-    "ConvIntersectionRNNCell": "tnn.cells.conv_intersection_rnn_cell",
-    "ReciprocalGatedCell": "tnn.cells.reciprocal_gated_cell",
-    "MedianReciprocalGatedCell": "tnn.cells.median_reciprocal_gated_cell",
-    "EfficientGateCell": "tnn.cells.efficient_gate_cell",
-}
-
-
-def get_cell_class(cell):
-    """Resolves a cell name from `CELLS` (a RecurrentCell class passes)."""
-    if isinstance(cell, type) and issubclass(cell, RecurrentCell):
-        return cell
-    if cell not in CELLS:
-        raise ValueError(f"Unknown cell {cell!r}; available cells are "
-                         f"{sorted(CELLS)}.")
-    module = importlib.import_module(CELLS[cell])
-    return getattr(module, cell)
-
-
-def list_cells():
-    return sorted(CELLS)
+__all__ = ["RecurrentCell", "TNNLayerNorm", "CELLS", "cell_name",
+           "get_cell_class", "list_cells", "register_cell"]
 
 
 def __getattr__(name):

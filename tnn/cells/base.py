@@ -57,6 +57,17 @@ class RecurrentCell(keras.layers.Layer):
         self._built_input_shape = tuple(input_shape)
         super().build(input_shape)
 
+    def get_config(self):
+        """The layer config plus every `__init__` argument of the cell.
+
+        Cells store each constructor argument under its own name (keras-hub's
+        "ideal layer"); initializer objects are serialized. A cell that
+        stores its arguments otherwise overrides this.
+        """
+        config = super().get_config()
+        config.update(init_args_config(self))
+        return config
+
     def get_initial_state(self, batch_size, input_shape=None):
         """Zero states for `batch_size` examples."""
         shape = input_shape or getattr(self, "_built_input_shape", None)
@@ -115,46 +126,27 @@ def depthwise_separable_conv2d(x, depthwise_kernel, pointwise_kernel,
     return y
 
 
-# --- argument checks shared by the cells ------------------------------------
-
-def check_activation_name(value, name):
-    """Activations are names (or None = identity) so that configs serialize."""
-    if value is not None and not isinstance(value, str):
-        raise ValueError(f"{name} must be an activation name such as 'elu' "
-                         f"(or None for identity), got {value!r}.")
-    utils.get_activation(value)
-
-
-def check_optional_channels(value, name):
-    return None if value is None else utils.check_positive_int(value, name)
-
+# --- configs ----------------------------------------------------------------
 
 def init_args_config(layer):
-    """{argument: attribute} for every `__init__` argument of `layer`
-    (initializer objects serialized)."""
+    """{argument: attribute} for every `__init__` argument of `layer`.
+
+    Initializer objects (and functions) are serialized with Keras.
+    """
     params = inspect.signature(type(layer).__init__).parameters
-    config = {key: getattr(layer, key) for key, param in params.items()
-              if key != "self" and param.kind != param.VAR_KEYWORD}
-    return {key: keras.initializers.serialize(value)
-            if isinstance(value, keras.initializers.Initializer) else value
-            for key, value in config.items()}
-
-
-def check_side_inputs(cell, inputs, residual, feedback, needs_residual):
-    """Checks `residual=` / `feedback=` against the cell's channel counts."""
-    checks = [("feedback", feedback, cell.feedback_channels)]
-    if needs_residual:
-        checks.append(("residual", residual, cell.residual_channels))
-    for name, tensor, channels in checks:
-        where = f"{type(cell).__name__} '{cell.name}'"
-        if (tensor is None) != (channels is None):
-            raise ValueError(
-                f"{where} got {name}={'None' if tensor is None else 'a tensor'}"
-                f" but {name}_channels={channels}; build the cell with "
-                f"{name}_channels=<int> and pass {name}= at every call.")
-        expected = tuple(inputs.shape[1:3]) + (channels,)
-        if tensor is not None and tuple(tensor.shape[1:]) != expected:
-            raise ValueError(
-                f"{where}: {name} must be NHWC of shape (B,) + {expected} "
-                f"(the input's H×W; resize it first), got "
-                f"{tuple(tensor.shape)}.")
+    config = {}
+    for key, param in params.items():
+        if key == "self" or param.kind in (param.VAR_KEYWORD,
+                                           param.VAR_POSITIONAL):
+            continue
+        if not hasattr(layer, key):
+            raise TypeError(
+                f"{type(layer).__name__}.get_config: the __init__ argument "
+                f"{key!r} is not stored as self.{key}; store every argument "
+                f"under its own name or override get_config().")
+        value = getattr(layer, key)
+        if isinstance(value, keras.initializers.Initializer) or (
+                callable(value) and not isinstance(value, type)):
+            value = keras.saving.serialize_keras_object(value)
+        config[key] = value
+    return config

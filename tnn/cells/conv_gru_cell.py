@@ -1,16 +1,15 @@
 """The model zoo's convolutional GRU."""
 
-import keras
 from keras import ops
 
-from tnn import utils
 from tnn.api import tnn_export
-from tnn.cells.base import RecurrentCell, conv2d
+from tnn.cells import checks
+from tnn.cells.conv_cell import ConvCell
 from tnn.cells.layer_norm import TNNLayerNorm
 
 
 @tnn_export
-class ConvGRUCell(RecurrentCell):
+class ConvGRUCell(ConvCell):
     """Conv GRU of the model zoo (`gru_*`; TNN_REFERENCE §3.3):
 
         [r~, u~] = W_g * [x_t, h_{t-1}] + b_g      (split: r first, u second)
@@ -44,34 +43,15 @@ class ConvGRUCell(RecurrentCell):
                  layer_norm=False, gate_bias_initializer=1.0,
                  bias_initializer=0.0, kernel_initializer="variance_scaling",
                  weight_decay=None, bias_weight_decay=None, **kwargs):
-        utils.check_positive_int(filters, "filters")
-        kernel_size = utils.as_pair(kernel_size, "kernel_size")
-        if isinstance(forget_bias, bool) or not isinstance(
-                forget_bias, (int, float)):
-            raise ValueError(
-                f"forget_bias must be a number, got {forget_bias!r}.")
-        if not isinstance(layer_norm, bool):
-            raise ValueError(
-                f"layer_norm must be True or False, got {layer_norm!r}.")
-        utils.get_initializer(gate_bias_initializer)
-        utils.get_initializer(bias_initializer)
-        utils.get_initializer(kernel_initializer)
-        for name, value in (("weight_decay", weight_decay),
-                            ("bias_weight_decay", bias_weight_decay)):
-            if value is not None and (isinstance(value, bool) or not isinstance(
-                    value, (int, float)) or value < 0):
-                raise ValueError(f"{name} must be a number >= 0 or None, got "
-                                 f"{value!r}.")
-        super().__init__(**kwargs)
-        self.filters = filters
-        self.kernel_size = kernel_size
-        self.forget_bias = float(forget_bias)
+        forget_bias = checks.number(forget_bias, "forget_bias")
+        checks.boolean(layer_norm, "layer_norm")
+        checks.initializer(gate_bias_initializer)
+        super().__init__(filters, kernel_size, kernel_initializer,
+                         bias_initializer, weight_decay, bias_weight_decay,
+                         **kwargs)
+        self.forget_bias = forget_bias
         self.layer_norm = layer_norm
         self.gate_bias_initializer = gate_bias_initializer
-        self.bias_initializer = bias_initializer
-        self.kernel_initializer = kernel_initializer
-        self.weight_decay = weight_decay
-        self.bias_weight_decay = bias_weight_decay
         if layer_norm:
             self.r_norm = TNNLayerNorm(name="r_pre_norm")
             self.u_norm = TNNLayerNorm(name="u_pre_norm")
@@ -80,44 +60,28 @@ class ConvGRUCell(RecurrentCell):
     def build(self, input_shape):
         self._check_input_shape(input_shape)
         in_channels = input_shape[-1] + self.filters
-        kernel_reg = utils.tf1_l2(self.weight_decay)
-        bias_reg = utils.tf1_l2(self.bias_weight_decay)
-        self.gates_kernel = self._add_kernel(
-            "gates_kernel", self.kernel_size, in_channels, 2 * self.filters,
-            self.kernel_initializer, kernel_reg)
-        self.gates_bias = self._add_bias(
-            "gates_bias", 2 * self.filters, self.gate_bias_initializer,
-            bias_reg)
-        self.candidates_kernel = self._add_kernel(
-            "candidates_kernel", self.kernel_size, in_channels, self.filters,
-            self.kernel_initializer, kernel_reg)
-        self.candidates_bias = self._add_bias(
-            "candidates_bias", self.filters, self.bias_initializer, bias_reg)
+        self.gates_kernel, self.gates_bias = self._add_conv(
+            "gates_", in_channels, 2 * self.filters,
+            self.gate_bias_initializer)
+        self.candidates_kernel, self.candidates_bias = self._add_conv(
+            "candidates_", in_channels, self.filters)
         if self.layer_norm:
             shape = tuple(input_shape[:3]) + (self.filters,)
             for norm in (self.r_norm, self.u_norm, self.c_norm):
                 norm.build(shape)
         super().build(input_shape)
 
-    def state_shapes(self, input_shape):
-        """[(H, W, filters)]: the state `h` (input_shape NHWC or HWC)."""
-        return [tuple(input_shape[-3:-1]) + (self.filters,)]
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:3]) + (self.filters,)
-
     def call(self, inputs, states, training=None):
         h = states[0]
-        gates = conv2d(ops.concatenate([inputs, h], axis=-1),
-                       self.gates_kernel, self.gates_bias)
-        r_pre, u_pre = ops.split(gates, 2, axis=-1)
+        r_pre, u_pre = self._gates(inputs, h, self.gates_kernel,
+                                   self.gates_bias, 2)
         if self.layer_norm:
             r_pre = self.r_norm(r_pre)
             u_pre = self.u_norm(u_pre)
         r = ops.sigmoid(r_pre + self.forget_bias)
         u = ops.sigmoid(u_pre)
-        c_pre = conv2d(ops.concatenate([inputs, r * h], axis=-1),
-                       self.candidates_kernel, self.candidates_bias)
+        c_pre = self._gates(inputs, r * h, self.candidates_kernel,
+                            self.candidates_bias, 1)
         if self.layer_norm:
             c_pre = self.c_norm(c_pre)
         c = ops.tanh(c_pre)
@@ -141,18 +105,3 @@ class ConvGRUCell(RecurrentCell):
                     names[f"{layer}/{param}"] = (
                         f"ConvGRUCell/{scope}/{param}")
         return names
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            filters=self.filters, kernel_size=self.kernel_size,
-            forget_bias=self.forget_bias, layer_norm=self.layer_norm,
-            gate_bias_initializer=keras.saving.serialize_keras_object(
-                self.gate_bias_initializer),
-            bias_initializer=keras.saving.serialize_keras_object(
-                self.bias_initializer),
-            kernel_initializer=keras.saving.serialize_keras_object(
-                self.kernel_initializer),
-            weight_decay=self.weight_decay,
-            bias_weight_decay=self.bias_weight_decay)
-        return config

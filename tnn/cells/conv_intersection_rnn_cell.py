@@ -1,15 +1,14 @@
 """The convolutional IntersectionRNN of tnn and the model zoo."""
 
-import keras
 from keras import ops
 
-from tnn import utils
 from tnn.api import tnn_export
-from tnn.cells.base import RecurrentCell, conv2d
+from tnn.cells import checks
+from tnn.cells.conv_cell import ConvCell
 
 
 @tnn_export
-class ConvIntersectionRNNCell(RecurrentCell):
+class ConvIntersectionRNNCell(ConvCell):
     """Conv IntersectionRNN (TNN_REFERENCE §3.6):
 
         [gh~, h~, gy~, y~] = W * [x_t, h_{t-1}] + b     (out 4F, this order)
@@ -40,28 +39,11 @@ class ConvIntersectionRNNCell(RecurrentCell):
     def __init__(self, filters, kernel_size=3, forget_bias=1.0,
                  kernel_initializer="variance_scaling", bias_initializer=0.0,
                  weight_decay=None, bias_weight_decay=None, **kwargs):
-        utils.check_positive_int(filters, "filters")
-        kernel_size = utils.as_pair(kernel_size, "kernel_size")
-        if isinstance(forget_bias, bool) or not isinstance(
-                forget_bias, (int, float)):
-            raise ValueError(
-                f"forget_bias must be a number, got {forget_bias!r}.")
-        utils.get_initializer(kernel_initializer)
-        utils.get_initializer(bias_initializer)
-        for name, value in (("weight_decay", weight_decay),
-                            ("bias_weight_decay", bias_weight_decay)):
-            if value is not None and (isinstance(value, bool) or not isinstance(
-                    value, (int, float)) or value < 0):
-                raise ValueError(f"{name} must be a number >= 0 or None, got "
-                                 f"{value!r}.")
-        super().__init__(**kwargs)
-        self.filters = filters
-        self.kernel_size = kernel_size
-        self.forget_bias = float(forget_bias)
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
-        self.weight_decay = weight_decay
-        self.bias_weight_decay = bias_weight_decay
+        forget_bias = checks.number(forget_bias, "forget_bias")
+        super().__init__(filters, kernel_size, kernel_initializer,
+                         bias_initializer, weight_decay, bias_weight_decay,
+                         **kwargs)
+        self.forget_bias = forget_bias
 
     def build(self, input_shape):
         self._check_input_shape(input_shape)
@@ -71,26 +53,14 @@ class ConvIntersectionRNNCell(RecurrentCell):
                 f"filters={self.filters} channels (its input is gated into "
                 f"the output), got input shape {tuple(input_shape)}; set "
                 f"filters={input_shape[-1]} or change the pre-memory conv.")
-        self.kernel = self._add_kernel(
-            "kernel", self.kernel_size, 2 * self.filters, 4 * self.filters,
-            self.kernel_initializer, utils.tf1_l2(self.weight_decay))
-        self.bias = self._add_bias(
-            "bias", 4 * self.filters, self.bias_initializer,
-            utils.tf1_l2(self.bias_weight_decay))
+        self.kernel, self.bias = self._add_conv("", 2 * self.filters,
+                                                4 * self.filters)
         super().build(input_shape)
-
-    def state_shapes(self, input_shape):
-        """[(H, W, filters)]: the state `h` (input_shape NHWC or HWC)."""
-        return [tuple(input_shape[-3:-1]) + (self.filters,)]
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:3]) + (self.filters,)
 
     def call(self, inputs, states, training=None):
         h = states[0]
-        z = conv2d(ops.concatenate([inputs, h], axis=-1), self.kernel,
-                   self.bias)
-        gh_pre, h_pre, gy_pre, y_pre = ops.split(z, 4, axis=-1)
+        gh_pre, h_pre, gy_pre, y_pre = self._gates(inputs, h, self.kernel,
+                                                   self.bias, 4)
         gh = ops.sigmoid(gh_pre + self.forget_bias)
         gy = ops.sigmoid(gy_pre + self.forget_bias)
         new_h = gh * h + (1.0 - gh) * ops.tanh(h_pre)
@@ -104,16 +74,3 @@ class ConvIntersectionRNNCell(RecurrentCell):
         """
         return {"kernel": "ConvIntersectionRNNCell/weights",
                 "bias": "ConvIntersectionRNNCell/bias"}
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            filters=self.filters, kernel_size=self.kernel_size,
-            forget_bias=self.forget_bias,
-            kernel_initializer=keras.saving.serialize_keras_object(
-                self.kernel_initializer),
-            bias_initializer=keras.saving.serialize_keras_object(
-                self.bias_initializer),
-            weight_decay=self.weight_decay,
-            bias_weight_decay=self.bias_weight_decay)
-        return config

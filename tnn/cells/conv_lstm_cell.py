@@ -1,11 +1,11 @@
 """The convolutional LSTM of tnn and the model zoo."""
 
-import keras
 from keras import ops
 
 from tnn import utils
 from tnn.api import tnn_export
-from tnn.cells.base import RecurrentCell, conv2d
+from tnn.cells import checks
+from tnn.cells.conv_cell import ConvCell
 from tnn.cells.layer_norm import TNNLayerNorm
 
 # Out-channel split order of the kernel and the TF1 scopes of their LNs.
@@ -13,7 +13,7 @@ _GATES = ("input", "transform", "forget", "output")
 
 
 @tnn_export
-class ConvLSTMCell(RecurrentCell):
+class ConvLSTMCell(ConvCell):
     """Conv LSTM, identical in tnn and the zoo (TNN_REFERENCE §3.4):
 
         [i, j, f, o] = W * [x_t, h_{t-1}] + b      (one conv, out 4F)
@@ -61,42 +61,19 @@ class ConvLSTMCell(RecurrentCell):
                  kernel_initializer="variance_scaling", bias_initializer=0.0,
                  peephole_initializer="xavier", weight_decay=None,
                  bias_weight_decay=None, **kwargs):
-        utils.check_positive_int(filters, "filters")
-        kernel_size = utils.as_pair(kernel_size, "kernel_size")
-        if isinstance(forget_bias, bool) or not isinstance(
-                forget_bias, (int, float)):
-            raise ValueError(
-                f"forget_bias must be a number, got {forget_bias!r}.")
-        for name, value in (("use_peepholes", use_peepholes),
-                            ("layer_norm", layer_norm)):
-            if not isinstance(value, bool):
-                raise ValueError(
-                    f"{name} must be True or False, got {value!r}.")
-        if not isinstance(activation, str):
-            raise ValueError(
-                f"activation must be an activation name, got {activation!r}.")
-        utils.get_activation(activation)
-        utils.get_initializer(kernel_initializer)
-        utils.get_initializer(bias_initializer)
-        utils.get_initializer(peephole_initializer)
-        for name, value in (("weight_decay", weight_decay),
-                            ("bias_weight_decay", bias_weight_decay)):
-            if value is not None and (isinstance(value, bool) or not isinstance(
-                    value, (int, float)) or value < 0):
-                raise ValueError(f"{name} must be a number >= 0 or None, got "
-                                 f"{value!r}.")
-        super().__init__(**kwargs)
-        self.filters = filters
-        self.kernel_size = kernel_size
-        self.forget_bias = float(forget_bias)
+        forget_bias = checks.number(forget_bias, "forget_bias")
+        checks.boolean(use_peepholes, "use_peepholes")
+        checks.boolean(layer_norm, "layer_norm")
+        checks.activation_name(activation, "activation", allow_none=False)
+        checks.initializer(peephole_initializer)
+        super().__init__(filters, kernel_size, kernel_initializer,
+                         bias_initializer, weight_decay, bias_weight_decay,
+                         **kwargs)
+        self.forget_bias = forget_bias
         self.use_peepholes = use_peepholes
         self.layer_norm = layer_norm
         self.activation = activation
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
         self.peephole_initializer = peephole_initializer
-        self.weight_decay = weight_decay
-        self.bias_weight_decay = bias_weight_decay
         self._activation_fn = utils.get_activation(activation)
         if layer_norm:
             self.gate_norms = [TNNLayerNorm(name=f"{gate}_norm")
@@ -106,12 +83,8 @@ class ConvLSTMCell(RecurrentCell):
     def build(self, input_shape):
         self._check_input_shape(input_shape)
         f = self.filters
-        self.kernel = self._add_kernel(
-            "kernel", self.kernel_size, input_shape[-1] + f, 4 * f,
-            self.kernel_initializer, utils.tf1_l2(self.weight_decay))
-        self.bias = self._add_bias(
-            "bias", 4 * f, self.bias_initializer,
-            utils.tf1_l2(self.bias_weight_decay))
+        self.kernel, self.bias = self._add_conv("", input_shape[-1] + f,
+                                                4 * f)
         if self.use_peepholes:
             height, width = input_shape[1], input_shape[2]
             if height is None or width is None:
@@ -135,9 +108,6 @@ class ConvLSTMCell(RecurrentCell):
         """[(H, W, 2 * filters)]: the state `[c, h]`, c first (NHWC or HWC)."""
         return [tuple(input_shape[-3:-1]) + (2 * self.filters,)]
 
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:3]) + (self.filters,)
-
     def call(self, inputs, states, training=None):
         built_hw = tuple(self._built_input_shape[1:3])
         if self.use_peepholes and tuple(inputs.shape[1:3]) != built_hw:
@@ -146,9 +116,7 @@ class ConvLSTMCell(RecurrentCell):
                 f"(spatial peepholes) but got input shape "
                 f"{tuple(inputs.shape)}; build a cell for this size.")
         c_prev, h_prev = ops.split(states[0], 2, axis=-1)
-        z = conv2d(ops.concatenate([inputs, h_prev], axis=-1), self.kernel,
-                   self.bias)
-        i, j, f, o = ops.split(z, 4, axis=-1)
+        i, j, f, o = self._gates(inputs, h_prev, self.kernel, self.bias, 4)
         if self.layer_norm:
             i, j, f, o = (norm(g) for norm, g in
                           zip(self.gate_norms, (i, j, f, o)))
@@ -178,19 +146,3 @@ class ConvLSTMCell(RecurrentCell):
                     names[f"{scope}_norm/{param}"] = (
                         f"ConvLSTMCell/{scope}/{param}")
         return names
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            filters=self.filters, kernel_size=self.kernel_size,
-            forget_bias=self.forget_bias, use_peepholes=self.use_peepholes,
-            layer_norm=self.layer_norm, activation=self.activation,
-            kernel_initializer=keras.saving.serialize_keras_object(
-                self.kernel_initializer),
-            bias_initializer=keras.saving.serialize_keras_object(
-                self.bias_initializer),
-            peephole_initializer=keras.saving.serialize_keras_object(
-                self.peephole_initializer),
-            weight_decay=self.weight_decay,
-            bias_weight_decay=self.bias_weight_decay)
-        return config

@@ -1,11 +1,10 @@
 """The vanilla convolutional RNN (zoo `simplernn`, tnn `ConvBasicCell`)."""
 
-import keras
-from keras import ops
-
 from tnn import utils
 from tnn.api import tnn_export
-from tnn.cells.base import RecurrentCell, conv2d
+from tnn.cells import checks
+from tnn.cells.base import conv2d
+from tnn.cells.conv_cell import ConvCell
 from tnn.cells.layer_norm import TNNLayerNorm
 
 _VARIANTS = ("zoo", "tnn")
@@ -13,7 +12,7 @@ _DEFAULT_ACTIVATION = {"zoo": "elu", "tnn": "tanh"}
 
 
 @tnn_export
-class ConvRNNCell(RecurrentCell):
+class ConvRNNCell(ConvCell):
     """Vanilla conv RNN without gating or bypass (TNN_REFERENCE §3.2).
 
     variant="zoo" is the model zoo's `ConvNormBasicCell` (`simplernn_*`):
@@ -53,81 +52,42 @@ class ConvRNNCell(RecurrentCell):
                  layer_norm=False, kernel_initializer="variance_scaling",
                  bias_initializer=0.0, weight_decay=None,
                  bias_weight_decay=None, **kwargs):
-        utils.check_positive_int(filters, "filters")
-        kernel_size = utils.as_pair(kernel_size, "kernel_size")
         utils.check_choice(variant, "variant", _VARIANTS)
-        if activation is not None and not isinstance(activation, str):
-            raise ValueError(
-                f"activation must be an activation name or None, got "
-                f"{activation!r}.")
-        utils.get_activation(activation)
-        if not isinstance(layer_norm, bool):
-            raise ValueError(
-                f"layer_norm must be True or False, got {layer_norm!r}.")
+        checks.activation_name(activation, "activation")
+        checks.boolean(layer_norm, "layer_norm")
         if layer_norm and variant == "tnn":
             raise ValueError(
                 "layer_norm=True needs variant='zoo' (the tnn ConvBasicCell "
                 "has no layer norm); set variant='zoo' or layer_norm=False.")
-        utils.get_initializer(kernel_initializer)
-        utils.get_initializer(bias_initializer)
-        for name, value in (("weight_decay", weight_decay),
-                            ("bias_weight_decay", bias_weight_decay)):
-            if value is not None and (isinstance(value, bool) or not isinstance(
-                    value, (int, float)) or value < 0):
-                raise ValueError(f"{name} must be a number >= 0 or None, got "
-                                 f"{value!r}.")
-        super().__init__(**kwargs)
-        self.filters = filters
-        self.kernel_size = kernel_size
+        super().__init__(filters, kernel_size, kernel_initializer,
+                         bias_initializer, weight_decay, bias_weight_decay,
+                         **kwargs)
         self.variant = variant
         self.activation = activation
         self.layer_norm = layer_norm
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
-        self.weight_decay = weight_decay
-        self.bias_weight_decay = bias_weight_decay
         self._activation_fn = utils.get_activation(
             activation or _DEFAULT_ACTIVATION[variant])
         self.norm = TNNLayerNorm(name="layer_norm") if layer_norm else None
 
     def build(self, input_shape):
         self._check_input_shape(input_shape)
-        channels = input_shape[-1]
-        kernel_reg = utils.tf1_l2(self.weight_decay)
-        bias_reg = utils.tf1_l2(self.bias_weight_decay)
+        channels, filters = input_shape[-1], self.filters
         if self.variant == "tnn":
-            self.kernel = self._add_kernel(
-                "kernel", self.kernel_size, channels + self.filters,
-                self.filters, self.kernel_initializer, kernel_reg)
-            self.bias = self._add_bias(
-                "bias", self.filters, self.bias_initializer, bias_reg)
+            self.kernel, self.bias = self._add_conv("", channels + filters,
+                                                    filters)
         else:
-            self.input_kernel = self._add_kernel(
-                "input_kernel", self.kernel_size, channels, self.filters,
-                self.kernel_initializer, kernel_reg)
-            self.input_bias = self._add_bias(
-                "input_bias", self.filters, self.bias_initializer, bias_reg)
-            self.state_kernel = self._add_kernel(
-                "state_kernel", self.kernel_size, self.filters, self.filters,
-                self.kernel_initializer, kernel_reg)
-            self.state_bias = self._add_bias(
-                "state_bias", self.filters, self.bias_initializer, bias_reg)
+            self.input_kernel, self.input_bias = self._add_conv(
+                "input_", channels, filters)
+            self.state_kernel, self.state_bias = self._add_conv(
+                "state_", filters, filters)
         if self.norm is not None:
-            self.norm.build(tuple(input_shape[:3]) + (self.filters,))
+            self.norm.build(tuple(input_shape[:3]) + (filters,))
         super().build(input_shape)
-
-    def state_shapes(self, input_shape):
-        """[(H, W, filters)]: the state `h` (input_shape NHWC or HWC)."""
-        return [tuple(input_shape[-3:-1]) + (self.filters,)]
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:3]) + (self.filters,)
 
     def call(self, inputs, states, training=None):
         h = states[0]
         if self.variant == "tnn":
-            pre = conv2d(ops.concatenate([inputs, h], axis=-1), self.kernel,
-                         self.bias)
+            pre = self._gates(inputs, h, self.kernel, self.bias, 1)
         else:
             pre = (conv2d(inputs, self.input_kernel, self.input_bias)
                    + conv2d(h, self.state_kernel, self.state_bias))
@@ -153,17 +113,3 @@ class ConvRNNCell(RecurrentCell):
                 "layer_norm/gamma": "ConvNormBasicCell/layer_norm/gamma",
                 "layer_norm/beta": "ConvNormBasicCell/layer_norm/beta"})
         return names
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            filters=self.filters, kernel_size=self.kernel_size,
-            variant=self.variant, activation=self.activation,
-            layer_norm=self.layer_norm,
-            kernel_initializer=keras.saving.serialize_keras_object(
-                self.kernel_initializer),
-            bias_initializer=keras.saving.serialize_keras_object(
-                self.bias_initializer),
-            weight_decay=self.weight_decay,
-            bias_weight_decay=self.bias_weight_decay)
-        return config

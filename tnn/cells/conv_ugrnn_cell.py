@@ -1,15 +1,14 @@
 """The convolutional update-gate RNN (UGRNN) of tnn and the model zoo."""
 
-import keras
 from keras import ops
 
-from tnn import utils
 from tnn.api import tnn_export
-from tnn.cells.base import RecurrentCell, conv2d
+from tnn.cells import checks
+from tnn.cells.conv_cell import ConvCell
 
 
 @tnn_export
-class ConvUGRNNCell(RecurrentCell):
+class ConvUGRNNCell(ConvCell):
     """Conv UGRNN with a single update gate (TNN_REFERENCE §3.5):
 
         [g~, c~] = W * [x_t, h_{t-1}] + b          (out 2F: g first, c second)
@@ -40,58 +39,27 @@ class ConvUGRNNCell(RecurrentCell):
                  layer_norm=False, kernel_initializer="variance_scaling",
                  bias_initializer=0.0, weight_decay=None,
                  bias_weight_decay=None, **kwargs):
-        utils.check_positive_int(filters, "filters")
-        kernel_size = utils.as_pair(kernel_size, "kernel_size")
-        if isinstance(forget_bias, bool) or not isinstance(
-                forget_bias, (int, float)):
-            raise ValueError(
-                f"forget_bias must be a number, got {forget_bias!r}.")
+        forget_bias = checks.number(forget_bias, "forget_bias")
         if layer_norm is not False:
             raise ValueError(
                 f"ConvUGRNNCell has no layer norm (the original's UGRNN layer "
                 f"norm is broken and unused by the zoo); got layer_norm="
                 f"{layer_norm!r}, use layer_norm=False.")
-        utils.get_initializer(kernel_initializer)
-        utils.get_initializer(bias_initializer)
-        for name, value in (("weight_decay", weight_decay),
-                            ("bias_weight_decay", bias_weight_decay)):
-            if value is not None and (isinstance(value, bool) or not isinstance(
-                    value, (int, float)) or value < 0):
-                raise ValueError(f"{name} must be a number >= 0 or None, got "
-                                 f"{value!r}.")
-        super().__init__(**kwargs)
-        self.filters = filters
-        self.kernel_size = kernel_size
-        self.forget_bias = float(forget_bias)
+        super().__init__(filters, kernel_size, kernel_initializer,
+                         bias_initializer, weight_decay, bias_weight_decay,
+                         **kwargs)
+        self.forget_bias = forget_bias
         self.layer_norm = layer_norm
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
-        self.weight_decay = weight_decay
-        self.bias_weight_decay = bias_weight_decay
 
     def build(self, input_shape):
         self._check_input_shape(input_shape)
-        self.kernel = self._add_kernel(
-            "kernel", self.kernel_size, input_shape[-1] + self.filters,
-            2 * self.filters, self.kernel_initializer,
-            utils.tf1_l2(self.weight_decay))
-        self.bias = self._add_bias(
-            "bias", 2 * self.filters, self.bias_initializer,
-            utils.tf1_l2(self.bias_weight_decay))
+        self.kernel, self.bias = self._add_conv(
+            "", input_shape[-1] + self.filters, 2 * self.filters)
         super().build(input_shape)
-
-    def state_shapes(self, input_shape):
-        """[(H, W, filters)]: the state `h` (input_shape NHWC or HWC)."""
-        return [tuple(input_shape[-3:-1]) + (self.filters,)]
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:3]) + (self.filters,)
 
     def call(self, inputs, states, training=None):
         h = states[0]
-        z = conv2d(ops.concatenate([inputs, h], axis=-1), self.kernel,
-                   self.bias)
-        g_pre, c_pre = ops.split(z, 2, axis=-1)
+        g_pre, c_pre = self._gates(inputs, h, self.kernel, self.bias, 2)
         c = ops.tanh(c_pre)
         g = ops.sigmoid(g_pre + self.forget_bias)
         new_h = g * h + (1.0 - g) * c
@@ -104,16 +72,3 @@ class ConvUGRNNCell(RecurrentCell):
         """
         return {"kernel": "ConvUGRNNCell/weights",
                 "bias": "ConvUGRNNCell/bias"}
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            filters=self.filters, kernel_size=self.kernel_size,
-            forget_bias=self.forget_bias, layer_norm=self.layer_norm,
-            kernel_initializer=keras.saving.serialize_keras_object(
-                self.kernel_initializer),
-            bias_initializer=keras.saving.serialize_keras_object(
-                self.bias_initializer),
-            weight_decay=self.weight_decay,
-            bias_weight_decay=self.bias_weight_decay)
-        return config

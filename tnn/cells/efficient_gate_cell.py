@@ -6,15 +6,13 @@ from keras import ops
 
 from tnn import utils
 from tnn.api import tnn_export
-from tnn.cells.base import (
-    RecurrentCell, check_activation_name, check_optional_channels,
-    check_side_inputs, conv2d, init_args_config)
-
-TF1_SCOPE = "EfficientGateCell"
+from tnn.cells import checks
+from tnn.cells.base import conv2d
+from tnn.cells.side_input_cell import SideInputCell
 
 
 @tnn_export
-class EfficientGateCell(RecurrentCell):
+class EfficientGateCell(SideInputCell):
     """Recurrent MBConv (EfficientNet) block of the tnn library.
 
     The node's pre-memory conv expands the input to `C` channels (`x`); the
@@ -66,8 +64,7 @@ class EfficientGateCell(RecurrentCell):
         seed: seed of the drop-connect masks.
     """
 
-    accepts_residual = True
-    accepts_feedback = True
+    TF1_SCOPE = "EfficientGateCell"
 
     def __init__(self, filters, tau_filter_size=3, cell_depth=0,
                  bypass_state=False, feedback_filter_size=1,
@@ -76,12 +73,11 @@ class EfficientGateCell(RecurrentCell):
                  res_cell=False, drop_connect_rate=1.0, batch_norm=False,
                  group_norm=False, residual_channels=None,
                  feedback_channels=None, seed=None, **kwargs):
-        utils.check_positive_int(filters, "filters")
         if isinstance(cell_depth, bool) or not isinstance(cell_depth, int) \
                 or cell_depth < 0:
             raise ValueError(f"cell_depth must be an int >= 0, got "
                              f"{cell_depth!r}.")
-        check_activation_name(activation, "activation")
+        checks.activation_name(activation, "activation")
         utils.tf1_l2(weight_decay)
         if float(se_ratio) < 0:
             raise ValueError(f"se_ratio must be >= 0 (0 = no SE), got "
@@ -97,15 +93,16 @@ class EfficientGateCell(RecurrentCell):
                 "time step (post_conv_BN_t<k>), which needs a time index the "
                 "cell API does not have; set both to False.")
         if kernel_initializer != "normal":
-            utils.get_initializer(kernel_initializer)
-        super().__init__(**kwargs)
-        self.filters = filters
-        self.tau_filter_size = utils.as_pair(tau_filter_size,
-                                             "tau_filter_size")
+            checks.initializer(kernel_initializer)
+        tau_filter_size = utils.as_pair(tau_filter_size, "tau_filter_size")
+        feedback_filter_size = utils.as_pair(feedback_filter_size,
+                                             "feedback_filter_size")
+        super().__init__(filters, residual_channels, feedback_channels,
+                         **kwargs)
+        self.tau_filter_size = tau_filter_size
         self.cell_depth = cell_depth
         self.bypass_state = bool(bypass_state)
-        self.feedback_filter_size = utils.as_pair(feedback_filter_size,
-                                                  "feedback_filter_size")
+        self.feedback_filter_size = feedback_filter_size
         self.activation = activation
         self.kernel_initializer = kernel_initializer
         self.weight_decay = weight_decay
@@ -115,14 +112,9 @@ class EfficientGateCell(RecurrentCell):
         self.drop_connect_rate = float(drop_connect_rate)
         self.batch_norm = bool(batch_norm)
         self.group_norm = bool(group_norm)
-        self.residual_channels = check_optional_channels(
-            residual_channels, "residual_channels")
-        self.feedback_channels = check_optional_channels(
-            feedback_channels, "feedback_channels")
         self.seed = seed
         self.seed_generator = (keras.random.SeedGenerator(seed)
                                if self.drop_connect_rate < 1.0 else None)
-        self._tf1_names = {}
 
     def _weight(self, tf1_name, shape, initializer=None, decay=True):
         """Creates `EfficientGateCell/<tf1_name>` (a kernel by default)."""
@@ -131,12 +123,9 @@ class EfficientGateCell(RecurrentCell):
                 scale=2.0, mode="fan_out", distribution="untruncated_normal")
         elif initializer is None:
             initializer = utils.get_initializer(self.kernel_initializer)
-        name = tf1_name.replace("weights", "kernel").replace("/", "_")
-        self._tf1_names[name] = f"{TF1_SCOPE}/{tf1_name}"
-        return self.add_weight(
-            name=name, shape=tuple(int(s) for s in shape),
-            initializer=initializer,
-            regularizer=utils.tf1_l2(self.weight_decay) if decay else None)
+        return self._tf1_weight(
+            tf1_name, shape, initializer,
+            utils.tf1_l2(self.weight_decay) if decay else None)
 
     def build(self, input_shape):
         _, _, _, channels = self._check_input_shape(input_shape)
@@ -179,16 +168,9 @@ class EfficientGateCell(RecurrentCell):
             "state_to_out/weights", (1, 1, channels, self.filters))
         super().build(input_shape)
 
-    def tf1_variable_names(self):
-        """{path relative to the cell: TF1 name under `tnn_model/<node>/`}."""
-        return dict(self._tf1_names)
-
     def state_shapes(self, input_shape):
         height, width, channels = input_shape[1:4]
         return [(height, width, self.cell_depth), (height, width, channels)]
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:3]) + (self.filters,)
 
     @property
     def batch_dependent(self):
@@ -206,7 +188,7 @@ class EfficientGateCell(RecurrentCell):
 
     def call(self, inputs, states, training=None, residual=None,
              feedback=None):
-        check_side_inputs(self, inputs, residual, feedback, True)
+        self._check_side_inputs(inputs, residual, feedback, True)
         act = utils.get_activation(self.activation)
         cell_prev, state_prev = states
         update = act(ops.depthwise_conv(inputs + state_prev,
@@ -232,8 +214,3 @@ class EfficientGateCell(RecurrentCell):
             out = ops.concatenate([out[..., :channels] + residual,
                                    out[..., channels:]], axis=-1)
         return out, [cell, state]
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(init_args_config(self))
-        return config

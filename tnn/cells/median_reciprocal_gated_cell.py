@@ -3,10 +3,9 @@
 
 from tnn import utils
 from tnn.api import tnn_export
-from tnn.cells.base import (
-    RecurrentCell, check_activation_name, check_optional_channels,
-    check_side_inputs, conv2d, depthwise_separable_conv2d, init_args_config)
-from tnn.cells.reciprocal_gated_cell import NONLINEARITIES, TF1_SCOPE
+from tnn.cells import checks
+from tnn.cells.base import conv2d, depthwise_separable_conv2d
+from tnn.cells.reciprocal_base import ReciprocalGateBase
 
 # The median of the hyperparameter search (`median_rgcell_cfg.py`).
 MEDIAN_TAU = 0.9219348064291611
@@ -15,8 +14,12 @@ MEDIAN_KERNEL_SCALE = 0.6393378386273998
 MEDIAN_WEIGHT_DECAY = 0.0002033999204146308
 
 
+def _zeros():
+    return utils.get_initializer("zeros")
+
+
 @tnn_export
-class MedianReciprocalGatedCell(RecurrentCell):
+class MedianReciprocalGatedCell(ReciprocalGateBase):
     """The reciprocal gated cell of the 11-layer zoo model `rgc_intermediate`.
 
     A separate implementation of the Reciprocal Gated Cell with its own
@@ -66,9 +69,6 @@ class MedianReciprocalGatedCell(RecurrentCell):
             graph builder fills them in).
     """
 
-    accepts_residual = True
-    accepts_feedback = True
-
     def __init__(self, filters, cell_depth=64, ff_filter_size=2,
                  in_out_filter_size=3, tau_filter_size=7, gate_filter_size=7,
                  feedback_filter_size=1, tau_offset=MEDIAN_TAU,
@@ -79,75 +79,35 @@ class MedianReciprocalGatedCell(RecurrentCell):
                  out_activation="elu", out_residual=True,
                  kernel_initializer=None, weight_decay=MEDIAN_WEIGHT_DECAY,
                  residual_channels=None, feedback_channels=None, **kwargs):
-        utils.check_positive_int(filters, "filters")
-        utils.check_positive_int(cell_depth, "cell_depth")
-        utils.check_choice(tau_nonlinearity, "tau_nonlinearity", NONLINEARITIES)
-        utils.check_choice(gate_nonlinearity, "gate_nonlinearity",
-                           NONLINEARITIES)
-        for value, name in ((input_activation, "input_activation"),
-                            (feedback_activation, "feedback_activation"),
-                            (cell_activation, "cell_activation"),
-                            (out_activation, "out_activation")):
-            check_activation_name(value, name)
-        utils.tf1_l2(weight_decay)
         if kernel_initializer is not None:
-            utils.get_initializer(kernel_initializer)
-        super().__init__(**kwargs)
-        pair = utils.as_pair
-        self.filters = filters
-        self.cell_depth = cell_depth
-        self.ff_filter_size = pair(ff_filter_size, "ff_filter_size")
-        self.in_out_filter_size = pair(in_out_filter_size,
-                                       "in_out_filter_size")
-        self.tau_filter_size = pair(tau_filter_size, "tau_filter_size")
-        self.gate_filter_size = pair(gate_filter_size, "gate_filter_size")
-        self.feedback_filter_size = pair(feedback_filter_size,
-                                         "feedback_filter_size")
-        self.tau_offset = float(tau_offset)
-        self.tau_multiplier = float(tau_multiplier)
-        self.gate_offset = float(gate_offset)
-        self.gate_multiplier = float(gate_multiplier)
-        self.tau_nonlinearity = tau_nonlinearity
-        self.gate_nonlinearity = gate_nonlinearity
-        self.input_activation = input_activation
-        self.feedback_activation = feedback_activation
-        self.cell_activation = cell_activation
-        self.out_activation = out_activation
+            checks.initializer(kernel_initializer)
+        super().__init__(
+            filters, cell_depth, tau_filter_size, gate_filter_size,
+            ff_filter_size, in_out_filter_size, feedback_filter_size,
+            tau_offset, tau_multiplier, gate_offset, gate_multiplier,
+            tau_nonlinearity, gate_nonlinearity, input_activation,
+            feedback_activation, cell_activation, out_activation,
+            weight_decay, residual_channels, feedback_channels, **kwargs)
         self.out_residual = bool(out_residual)
         self.kernel_initializer = kernel_initializer
-        self.weight_decay = weight_decay
-        self.residual_channels = check_optional_channels(
-            residual_channels, "residual_channels")
-        self.feedback_channels = check_optional_channels(
-            feedback_channels, "feedback_channels")
-        self._tf1_names = {}
 
-    def _tf1_weight(self, tf1_name, shape, initializer, regularizer=None):
-        name = tf1_name.replace("weights", "kernel").replace("/", "_")
-        self._tf1_names[name] = f"{TF1_SCOPE}/{tf1_name}"
-        return self.add_weight(name=name, shape=tuple(int(s) for s in shape),
-                               initializer=initializer, regularizer=regularizer)
+    def _kernel_init(self):
+        if self.kernel_initializer is None:
+            return utils.get_initializer("variance_scaling",
+                                         scale=MEDIAN_KERNEL_SCALE)
+        return utils.get_initializer(self.kernel_initializer)
 
     def _kernel(self, tf1_name, shape):
-        if self.kernel_initializer is None:
-            init = utils.get_initializer("variance_scaling",
-                                         scale=MEDIAN_KERNEL_SCALE)
-        else:
-            init = utils.get_initializer(self.kernel_initializer)
-        return self._tf1_weight(tf1_name, shape, init,
+        return self._tf1_weight(tf1_name, shape, self._kernel_init(),
                                 utils.tf1_l2(self.weight_decay))
 
     def _bias(self, tf1_name, channels):
-        return self._tf1_weight(tf1_name, (channels,),
-                                utils.get_initializer("zeros"))
+        return self._tf1_weight(tf1_name, (channels,), _zeros())
 
-    def _separable(self, scope, in_ch, out_ch, size):
+    def _ds(self, scope, in_ch, out_ch, size):
         """The original `_ds_conv` (kernel clipped to the map size)."""
-        kh, kw = (min(k, n) if n else k for k, n in zip(size, self._hw))
-        return (self._kernel(f"{scope}/depthwise_weights", (kh, kw, in_ch, 1)),
-                self._kernel(f"{scope}/pointwise_weights",
-                             (1, 1, in_ch, out_ch)),
-                self._bias(f"{scope}/bias", out_ch))
+        return self._separable(scope, in_ch, out_ch, size, self._kernel_init,
+                               utils.tf1_l2(self.weight_decay), _zeros)
 
     def build(self, input_shape):
         _, height, width, channels = self._check_input_shape(input_shape)
@@ -168,10 +128,10 @@ class MedianReciprocalGatedCell(RecurrentCell):
             "cell/input_to_cell_weights",
             self.ff_filter_size + (filters, depth))
         self.input_to_cell_bias = self._bias("cell/input_to_cell_bias", depth)
-        self.cell_tau = self._separable("cell/tau", depth, depth,
-                                        self.tau_filter_size)
-        self.cell_gate = self._separable("cell/out_to_cell", filters, depth,
-                                         self.gate_filter_size)
+        self.cell_tau = self._ds("cell/tau", depth, depth,
+                                 self.tau_filter_size)
+        self.cell_gate = self._ds("cell/out_to_cell", filters, depth,
+                                  self.gate_filter_size)
         self.input_to_out_kernel = self._kernel(
             "out/input_to_out_weights",
             self.in_out_filter_size + (filters, filters))
@@ -187,35 +147,16 @@ class MedianReciprocalGatedCell(RecurrentCell):
                 self.feedback_filter_size + (fb, filters))
             self.feedback_bias = self._bias("out/feedback_to_out_bias",
                                             filters)
-        self.out_tau = self._separable("out/tau", filters, filters,
-                                       self.tau_filter_size)
-        self.out_gate = self._separable("out/gate", depth, filters,
-                                        self.gate_filter_size)
+        self.out_tau = self._ds("out/tau", filters, filters,
+                                self.tau_filter_size)
+        self.out_gate = self._ds("out/gate", depth, filters,
+                                 self.gate_filter_size)
         super().build(input_shape)
-
-    def tf1_variable_names(self):
-        """{path relative to the cell: TF1 name under `tnn_model/<node>/`}."""
-        return dict(self._tf1_names)
-
-    def state_shapes(self, input_shape):
-        height, width = input_shape[1], input_shape[2]
-        return [(height, width, self.cell_depth),
-                (height, width, self.filters)]
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:3]) + (self.filters,)
-
-    def _gated(self, prev, tau_pre, gate_pre, drive):
-        """`F_tau(tau_pre) * prev + F_g(gate_pre) * drive`."""
-        f_tau = utils.get_activation(self.tau_nonlinearity)
-        f_gate = utils.get_activation(self.gate_nonlinearity)
-        return ((self.tau_offset + self.tau_multiplier * f_tau(tau_pre)) * prev
-                + (self.gate_offset + self.gate_multiplier * f_gate(gate_pre))
-                * drive)
 
     def call(self, inputs, states, training=None, residual=None,
              feedback=None):
-        check_side_inputs(self, inputs, residual, feedback, self.out_residual)
+        self._check_side_inputs(inputs, residual, feedback,
+                                self.out_residual)
         c_prev, h_prev = states
         x = utils.get_activation(self.input_activation)(inputs)
         drive = conv2d(x, self.input_to_cell_kernel, self.input_to_cell_bias)
@@ -238,8 +179,3 @@ class MedianReciprocalGatedCell(RecurrentCell):
                           out_in)
         out = utils.get_activation(self.out_activation)(out)
         return out, [cell, out]
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(init_args_config(self))
-        return config

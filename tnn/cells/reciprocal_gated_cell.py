@@ -5,18 +5,16 @@ from keras import ops
 
 from tnn import utils
 from tnn.api import tnn_export
-from tnn.cells.base import (
-    RecurrentCell, check_activation_name, check_optional_channels,
-    check_side_inputs, conv2d, depthwise_separable_conv2d, init_args_config)
+from tnn.cells import checks
+from tnn.cells.base import conv2d, depthwise_separable_conv2d
 from tnn.cells.layer_norm import TNNLayerNorm
+from tnn.cells.reciprocal_base import ReciprocalGateBase
 
-TF1_SCOPE = "ReciprocalGateCell"
-NONLINEARITIES = ("sigmoid", "tanh")
 FEEDBACK_ENTRIES = ("out", "cell", "input")
 
 
 @tnn_export
-class ReciprocalGatedCell(RecurrentCell):
+class ReciprocalGatedCell(ReciprocalGateBase):
     """Reciprocal Gated Cell: a memory `c` and an output `h` gating each other.
 
     With `x` the pre-memory output, `u` the residual (the node's feed-forward
@@ -74,9 +72,6 @@ class ReciprocalGatedCell(RecurrentCell):
             False, False are supported.
     """
 
-    accepts_residual = True
-    accepts_feedback = True
-
     def __init__(self, filters, cell_depth, tau_filter_size=3,
                  gate_filter_size=3, ff_filter_size=3, in_out_filter_size=3,
                  feedback_filter_size=3, feedback_entry="out",
@@ -95,20 +90,10 @@ class ReciprocalGatedCell(RecurrentCell):
                  weight_decay=None, residual_channels=None,
                  feedback_channels=None, recurrent_keep_prob=1.0,
                  batch_norm=False, batch_norm_cell_out=False, **kwargs):
-        utils.check_positive_int(filters, "filters")
-        utils.check_positive_int(cell_depth, "cell_depth")
         utils.check_choice(feedback_entry, "feedback_entry", FEEDBACK_ENTRIES)
-        utils.check_choice(tau_nonlinearity, "tau_nonlinearity", NONLINEARITIES)
-        utils.check_choice(gate_nonlinearity, "gate_nonlinearity",
-                           NONLINEARITIES)
-        for value, name in ((input_activation, "input_activation"),
-                            (feedback_activation, "feedback_activation"),
-                            (cell_activation, "cell_activation"),
-                            (out_activation, "out_activation")):
-            check_activation_name(value, name)
         if not (input_to_cell or cell_residual):
-            raise ValueError("The memory needs a drive: set input_to_cell=True "
-                             "and/or cell_residual=True.")
+            raise ValueError("The memory needs a drive: set "
+                             "input_to_cell=True and/or cell_residual=True.")
         if (float(recurrent_keep_prob) != 1.0 or batch_norm
                 or batch_norm_cell_out):
             raise ValueError(
@@ -116,87 +101,57 @@ class ReciprocalGatedCell(RecurrentCell):
                 "annealed recurrent dropout (no zoo model uses them); keep "
                 "recurrent_keep_prob=1.0, batch_norm=batch_norm_cell_out="
                 "False.")
-        utils.tf1_l2(weight_decay)
-        utils.get_initializer(kernel_initializer,
-                          **(kernel_initializer_kwargs or {}))
-        super().__init__(**kwargs)
-        self.filters = filters
-        self.cell_depth = cell_depth
-        pair = utils.as_pair
-        self.tau_filter_size = pair(tau_filter_size, "tau_filter_size")
-        self.gate_filter_size = pair(gate_filter_size, "gate_filter_size")
-        self.ff_filter_size = pair(ff_filter_size, "ff_filter_size")
-        self.in_out_filter_size = pair(in_out_filter_size, "in_out_filter_size")
-        self.feedback_filter_size = pair(feedback_filter_size,
-                                         "feedback_filter_size")
+        checks.initializer(kernel_initializer,
+                           **(kernel_initializer_kwargs or {}))
+        super().__init__(
+            filters, cell_depth, tau_filter_size, gate_filter_size,
+            ff_filter_size, in_out_filter_size, feedback_filter_size,
+            tau_offset, tau_multiplier, gate_offset, gate_multiplier,
+            tau_nonlinearity, gate_nonlinearity, input_activation,
+            feedback_activation, cell_activation, out_activation,
+            weight_decay, residual_channels, feedback_channels, **kwargs)
         self.feedback_entry = feedback_entry
-        self.tau_depth_separable = bool(tau_depth_separable)
-        self.gate_depth_separable = bool(gate_depth_separable)
-        self.ff_depth_separable = bool(ff_depth_separable)
-        self.feedback_depth_separable = bool(feedback_depth_separable)
-        self.in_out_depth_separable = bool(in_out_depth_separable)
-        self.tau_nonlinearity = tau_nonlinearity
-        self.gate_nonlinearity = gate_nonlinearity
-        self.tau_offset = float(tau_offset)
-        self.tau_multiplier = float(tau_multiplier)
-        self.gate_offset = float(gate_offset)
-        self.gate_multiplier = float(gate_multiplier)
+        for name, value in (
+                ("tau_depth_separable", tau_depth_separable),
+                ("gate_depth_separable", gate_depth_separable),
+                ("ff_depth_separable", ff_depth_separable),
+                ("feedback_depth_separable", feedback_depth_separable),
+                ("in_out_depth_separable", in_out_depth_separable),
+                ("input_to_cell", input_to_cell),
+                ("cell_residual", cell_residual),
+                ("input_to_out", input_to_out), ("cell_to_out", cell_to_out),
+                ("out_residual", out_residual),
+                ("residual_to_out_gate", residual_to_out_gate),
+                ("layer_norm", layer_norm), ("batch_norm", batch_norm),
+                ("batch_norm_cell_out", batch_norm_cell_out)):
+            setattr(self, name, bool(value))
         self.tau_bias, self.gate_bias = float(tau_bias), float(gate_bias)
-        self.input_activation = input_activation
-        self.feedback_activation = feedback_activation
-        self.cell_activation = cell_activation
-        self.out_activation = out_activation
-        self.input_to_cell = bool(input_to_cell)
-        self.cell_residual = bool(cell_residual)
-        self.input_to_out = bool(input_to_out)
-        self.cell_to_out = bool(cell_to_out)
-        self.out_residual = bool(out_residual)
-        self.residual_to_out_gate = bool(residual_to_out_gate)
-        self.layer_norm = bool(layer_norm)
         self.norm_gain, self.norm_shift = float(norm_gain), float(norm_shift)
         self.kernel_initializer = kernel_initializer
         self.kernel_initializer_kwargs = dict(kernel_initializer_kwargs or {})
-        self.weight_decay = weight_decay
-        self.residual_channels = check_optional_channels(
-            residual_channels, "residual_channels")
-        self.feedback_channels = check_optional_channels(
-            feedback_channels, "feedback_channels")
         self.recurrent_keep_prob = float(recurrent_keep_prob)
-        self.batch_norm = bool(batch_norm)
-        self.batch_norm_cell_out = bool(batch_norm_cell_out)
-        self._tf1_names = {}
         self.uses_residual = (self.cell_residual or self.out_residual
                               or self.residual_to_out_gate)
 
-    def _tf1_weight(self, tf1_name, shape, initializer, regularizer=None):
-        name = tf1_name.replace("weights", "kernel").replace("/", "_")
-        self._tf1_names[name] = f"{TF1_SCOPE}/{tf1_name}"
-        return self.add_weight(name=name, shape=tuple(int(s) for s in shape),
-                               initializer=initializer, regularizer=regularizer)
-
     def _kernel_init(self):
         return utils.get_initializer(self.kernel_initializer,
-                                 **self.kernel_initializer_kwargs)
+                                     **self.kernel_initializer_kwargs)
 
     def _make_op(self, scope, in_ch, out_ch, kind, bias_init=None):
         """Creates the weights of the original `_conv` / `_ds_conv`; `kind`
         ("tau", "gate", "ff", "feedback", "in_out") picks the kernel size
         and the `*_depth_separable` switch."""
         size = getattr(self, f"{kind}_filter_size")
-        separable = getattr(self, f"{kind}_depth_separable")
-        kh, kw = (min(k, n) if n else k for k, n in zip(size, self._hw))
-        reg, init = utils.tf1_l2(self.weight_decay), self._kernel_init
-        if not separable:
-            self._ops[scope] = [self._tf1_weight(
-                f"{scope}/weights", (kh, kw, in_ch, out_ch), init(), reg)]
+        reg = utils.tf1_l2(self.weight_decay)
+        if getattr(self, f"{kind}_depth_separable"):
+            self._ops[scope] = self._separable(
+                scope, in_ch, out_ch, size, self._kernel_init, reg,
+                lambda: utils.get_initializer(bias_init or "xavier"))
             return
-        self._ops[scope] = [
-            self._tf1_weight(f"{scope}/depthwise_weights", (kh, kw, in_ch, 1),
-                             init(), reg),
-            self._tf1_weight(f"{scope}/pointwise_weights",
-                             (1, 1, in_ch, out_ch), init(), reg),
-            self._tf1_weight(f"{scope}/bias", (out_ch,),
-                             utils.get_initializer(bias_init or "xavier"))]
+        kh, kw = self._clip(size)
+        self._ops[scope] = [self._tf1_weight(
+            f"{scope}/weights", (kh, kw, in_ch, out_ch), self._kernel_init(),
+            reg)]
 
     def _apply(self, scope, x):
         weights = self._ops[scope]
@@ -206,7 +161,7 @@ class ReciprocalGatedCell(RecurrentCell):
 
     def _layer_norm(self, scope, shape):
         name = f"{scope}_layer_norm"
-        tf1 = f"{TF1_SCOPE}/{scope}/{name}"
+        tf1 = f"{self.TF1_SCOPE}/{scope}/{name}"
         for var in ("gamma", "beta"):
             self._tf1_names[f"{name}/{var}"] = f"{tf1}/{var}"
         norm = TNNLayerNorm(gain_init=self.norm_gain,
@@ -278,30 +233,10 @@ class ReciprocalGatedCell(RecurrentCell):
                                              (batch, height, width, filters))
         super().build(input_shape)
 
-    def tf1_variable_names(self):
-        """{path relative to the cell: TF1 name under `tnn_model/<node>/`}."""
-        return dict(self._tf1_names)
-
-    def state_shapes(self, input_shape):
-        height, width = input_shape[1], input_shape[2]
-        return [(height, width, self.cell_depth),
-                (height, width, self.filters)]
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:3]) + (self.filters,)
-
-    def _gated(self, prev, tau_pre, gate_pre, drive):
-        """`F_tau(tau_pre) * prev + F_g(gate_pre) * drive`."""
-        f_tau = utils.get_activation(self.tau_nonlinearity)
-        f_gate = utils.get_activation(self.gate_nonlinearity)
-        return ((self.tau_offset + self.tau_multiplier * f_tau(tau_pre)) * prev
-                + (self.gate_offset + self.gate_multiplier * f_gate(gate_pre))
-                * drive)
-
     def call(self, inputs, states, training=None, residual=None,
              feedback=None):
-        check_side_inputs(self, inputs, residual, feedback,
-                          self.uses_residual)
+        self._check_side_inputs(inputs, residual, feedback,
+                                self.uses_residual)
         fb_act = utils.get_activation(self.feedback_activation)
         c_prev, h_prev = states
         entry = self.feedback_entry if feedback is not None else None
@@ -342,8 +277,3 @@ class ReciprocalGatedCell(RecurrentCell):
             out = self.out_norm(out)
         out = utils.get_activation(self.out_activation)(out)
         return out, [cell, out]
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(init_args_config(self))
-        return config

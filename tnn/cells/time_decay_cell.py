@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from tnn.api import tnn_export
+from tnn.cells import checks
 from tnn.cells.base import RecurrentCell
 
 
@@ -33,16 +34,10 @@ class TimeDecayCell(RecurrentCell):
     """
 
     def __init__(self, decay_init=0.0, learnable=True, **kwargs):
-        if isinstance(decay_init, bool) or not isinstance(
-                decay_init, (int, float)):
-            raise ValueError(
-                f"decay_init must be a number (the initial decay tau), got "
-                f"{decay_init!r}.")
-        if not isinstance(learnable, bool):
-            raise ValueError(
-                f"learnable must be True or False, got {learnable!r}.")
+        decay_init = checks.number(decay_init, "decay_init")
+        checks.boolean(learnable, "learnable")
         super().__init__(**kwargs)
-        self.decay_init = float(decay_init)
+        self.decay_init = decay_init
         self.learnable = learnable
 
     def build(self, input_shape):
@@ -79,8 +74,3 @@ class TimeDecayCell(RecurrentCell):
         TF1 names are relative to `tnn_model/<node>/`.
         """
         return {"memory_decay": "memory_decay"}
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(decay_init=self.decay_init, learnable=self.learnable)
-        return config

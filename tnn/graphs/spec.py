@@ -15,7 +15,8 @@ A node is `harbor → pre_memory → cell → post_memory`:
 Layer specs are dicts `{"layer": <name>, **kwargs}` resolved through the
 table in `tnn.graphs.layers` (or Keras-serialized dicts
 `{"class_name": ..., "config": ...}`); the cell spec is
-`{"cell": <cell class name>, **kwargs}` resolved through `tnn.cells.CELLS`.
+`{"cell": <cell name>, **kwargs}` resolved through
+`tnn.cells.get_cell_class` (built-in and registered cells).
 
 Edges `(source, target)` are feed-forward, skip or feedback; which is which
 follows from the graph (see `GraphSpec.depths`).
@@ -25,13 +26,10 @@ import copy
 import dataclasses
 import heapq
 
-INPUT_ORDERS = ("declared", "alphabetical")
-UNROLL_MODES = ("biological", "feedforward")
-CHANNEL_OPS = ("concat", "add")
-
-
-class GraphSpecError(ValueError):
-    """A malformed graph specification."""
+from tnn.cells import cell_name
+from tnn.graphs import spec_checks
+from tnn.graphs.spec_checks import (  # noqa: F401  (public names)
+    CHANNEL_OPS, INPUT_ORDERS, UNROLL_MODES, GraphSpecError)
 
 
 @dataclasses.dataclass
@@ -66,7 +64,8 @@ class NodeSpec:
         # stays plain, JSON-serializable data.
         if isinstance(self.cell, dict) and isinstance(
                 self.cell.get("cell"), type):
-            self.cell = dict(self.cell, cell=self.cell["cell"].__name__)
+            self.cell = dict(self.cell,
+                             cell=cell_name(self.cell["cell"]))
 
     def to_dict(self):
         return copy.deepcopy(dataclasses.asdict(self))
@@ -223,7 +222,7 @@ class GraphSpec:
         Earlier outputs are the response to zero stand-ins: identical for
         every example, not zero.
         """
-        _check_choice(mode, "unroll", UNROLL_MODES)
+        spec_checks.check_choice(mode, "unroll", UNROLL_MODES)
         costs = self._edge_costs(mode)
         dist = {n: 0 for n in self.input_nodes}
         heap = [(0, n) for n in self.input_nodes]
@@ -304,120 +303,9 @@ class GraphSpec:
     # --- validation ---------------------------------------------------------
 
     def validate(self):
-        names = self.node_names
-        if not names:
-            raise GraphSpecError("A graph needs at least one node.")
-        seen = set()
-        for n in names:
-            if not isinstance(n, str) or not n or "/" in n:
-                raise GraphSpecError(f"Invalid node name {n!r}: use a "
-                                     f"non-empty string without '/'.")
-            if n in seen:
-                raise GraphSpecError(f"Duplicate node name {n!r}.")
-            seen.add(n)
-        _check_choice(self.input_order, "input_order", INPUT_ORDERS)
-        for src, dst in self.edges:
-            for end in (src, dst):
-                if end not in seen:
-                    raise GraphSpecError(
-                        f"Edge ({src!r} -> {dst!r}) refers to unknown node "
-                        f"{end!r}; nodes are {names}.")
-        if not self.input_nodes:
-            raise GraphSpecError(
-                "No input node: give the first node an `input_shape` "
-                "[H, W, C].")
-        for node in self.nodes:
-            self._validate_node(node)
-        depth = self.first_image_steps("biological")
-        unreachable = [n for n in names if n not in depth]
-        if unreachable:
-            raise GraphSpecError(
-                f"Node(s) {unreachable} cannot be reached from the input "
-                f"node(s) {self.input_nodes}; add an edge into them or "
-                f"remove them.")
-        self._validate_ff_tree()
-        if self.output is None:
-            sinks = [n for n in names if not self.successors(n)]
-            if len(sinks) != 1:
-                raise GraphSpecError(
-                    f"Cannot infer the readout node: nodes without "
-                    f"successors are {sinks}; set `output`.")
-            self.output = sinks[0]
-        elif self.output not in seen:
-            raise GraphSpecError(f"Readout node {self.output!r} is not a "
-                                 f"node; nodes are {names}.")
-        if self.ff_order is not None:
-            self._validate_ff_order()
-
-    def _validate_node(self, node):
-        preds = self.predecessors(node.name)
-        if node.input_shape is not None:
-            shape = list(node.input_shape)
-            if len(shape) != 3 or any(
-                    not isinstance(s, int) or s < 1 for s in shape):
-                raise GraphSpecError(
-                    f"Input node {node.name!r}: input_shape must be "
-                    f"[H, W, C] positive ints, got {node.input_shape!r}.")
-        else:
-            if not preds:
-                raise GraphSpecError(
-                    f"Node {node.name!r} has no incoming edge and no "
-                    f"input_shape: connect it or make it an input node.")
-            if node.shape_from is not None and node.shape_from not in preds:
-                raise GraphSpecError(
-                    f"Node {node.name!r}: shape_from={node.shape_from!r} "
-                    f"is not one of its predecessors {preds}.")
-        for key in ("pre_memory", "post_memory"):
-            layers = getattr(node, key)
-            if not isinstance(layers, list):
-                raise GraphSpecError(f"Node {node.name!r}: {key} must be a "
-                                     f"list of layer specs, got {layers!r}.")
-            for spec in layers:
-                if not isinstance(spec, dict) or not (
-                        "layer" in spec or "class_name" in spec):
-                    raise GraphSpecError(
-                        f"Node {node.name!r}: each {key} entry must be a "
-                        f"dict with a 'layer' key, got {spec!r}.")
-        if node.cell is not None and (
-                not isinstance(node.cell, dict) or "cell" not in node.cell):
-            raise GraphSpecError(
-                f"Node {node.name!r}: cell must be None or a dict with a "
-                f"'cell' key naming the cell class, got {node.cell!r}.")
-        harbor = dict(node.harbor)
-        allowed = {"channel_op", "projection"}
-        if set(harbor) - allowed:
-            raise GraphSpecError(
-                f"Node {node.name!r}: unknown harbor options "
-                f"{sorted(set(harbor) - allowed)}; allowed: "
-                f"{sorted(allowed)}.")
-        _check_choice(harbor.get("channel_op", "concat"),
-                      f"node {node.name!r} harbor channel_op", CHANNEL_OPS)
-
-    def _validate_ff_tree(self):
-        for name in self.node_names:
-            chain, n = [name], name
-            while self.ff_input(n) is not None:
-                n = self.ff_input(n)
-                if n in chain:
-                    raise GraphSpecError(
-                        f"Feed-forward inputs (shape_from) form a cycle "
-                        f"{chain + [n]}; each node's shape_from chain must "
-                        f"end at an input node.")
-                chain.append(n)
-
-    def _validate_ff_order(self):
-        order = list(self.ff_order)
-        if sorted(order) != sorted(self.node_names):
-            raise GraphSpecError(
-                f"ff_order {order} must list every node exactly once; "
-                f"nodes are {self.node_names}.")
-        position = {n: i for i, n in enumerate(order)}
-        for name in self.node_names:
-            ff = self.ff_input(name)
-            if ff is not None and position[ff] > position[name]:
-                raise GraphSpecError(
-                    f"ff_order contradicts the edges: {name!r} comes before "
-                    f"its feed-forward input {ff!r}; move {ff!r} earlier.")
+        """Raises `GraphSpecError` naming the first problem (and its fix);
+        infers `output` when it is None."""
+        spec_checks.validate(self)
 
 
 def _edge_tuple(edge):
@@ -432,9 +320,3 @@ def _edge_tuple(edge):
         raise GraphSpecError(f"An edge must be a (source, target) pair, got "
                              f"{edge!r}.") from None
     return (src, dst)
-
-
-def _check_choice(value, name, choices):
-    if value not in choices:
-        raise GraphSpecError(f"{name} must be one of {list(choices)}, got "
-                             f"{value!r}.")

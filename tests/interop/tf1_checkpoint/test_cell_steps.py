@@ -8,13 +8,11 @@ import pytest
 import tensorflow as tf
 
 import tnn
-from tests.interop.helpers import (
-    GRAPHS, conv2d_same, elu, layer_norm, separable_same, sigmoid,
-    write_tf1_checkpoint, zoo_arrays)
+from tests.interop.helpers import GRAPHS, write_tf1_checkpoint, zoo_arrays
+from tests.numpy_reference import (
+    MEDIAN_GATE as GATE, MEDIAN_TAU as TAU, conv2d_same, elu, layer_norm,
+    separable_same, sigmoid)
 from tnn.interop.tf1_checkpoint import from_tf1_checkpoint, variable_map
-
-# Reference §3.8: the median cell's gate constants.
-TAU, GATE = 0.9219348064291611, 0.7006566684988862
 
 
 def _convert(tmp_path, name, **kwargs):

@@ -18,6 +18,11 @@ translator onto the cells of `tnn.cells`:
     tnn_ReciprocalGateCell         ReciprocalGatedCell
     tnn_median_ReciprocalGateCell  MedianReciprocalGatedCell
 
+Any cell of `tnn.cells` (e.g. one added with `tnn.register_cell`) is
+selectable by name, as the wrapper (`cell_wrappers={"conv4": "LeakyCell"}`)
+or as the memory function (`"memory": {"function": "LeakyCell", ...}`);
+the memory kwargs, less `shape` and `name`, are then its constructor's.
+
 Argument semantics follow the convrnns versions of the cells (e.g. the
 LSTM's `weight_decay` also regularizes its bias; a missing initializer is
 TF1's default, glorot uniform for kernels and 0 for biases; the GRU's gate
@@ -26,6 +31,9 @@ inferred); `from_tnn_json` checks it when the graph is built at the file's
 own input size.
 """
 
+import inspect
+
+from tnn import cells as cells_lib
 from tnn.interop.tnn_json import common as jc
 from tnn.interop.tnn_json.zoo import MEDIAN_CELL_PARAMS
 
@@ -336,10 +344,20 @@ def guess_wrapper(kwargs):
 
 
 def check_wrapper(name, where):
-    if name not in WRAPPERS:
+    if name not in WRAPPERS and name not in cells_lib.CELLS:
         jc.fail(where, f"unknown cell wrapper {name!r}; supported wrappers "
-                       f"are {sorted(WRAPPERS)}.")
+                       f"are {sorted(WRAPPERS)} and the cells "
+                       f"{cells_lib.list_cells()} (tnn.register_cell).")
     return name
+
+
+def _named_cell(name, kwargs, ctx):
+    kwargs = {k: v for k, v in kwargs.items() if k not in ("shape", "name")}
+    params = inspect.signature(cells_lib.get_cell_class(name)).parameters
+    unknown = sorted(set(kwargs) - set(params))
+    if unknown:
+        jc.fail(ctx.where, f"{unknown}: not arguments of {name}.")
+    return {"cell": name, **kwargs}
 
 
 def memory_to_cell(memory, wrapper, cell_params, ctx, node):
@@ -357,11 +375,16 @@ def memory_to_cell(memory, wrapper, cell_params, ctx, node):
         (cell spec or None, declared memory `shape` [H, W] or None).
     """
     where = ctx.where
-    if not isinstance(memory, dict) or memory.get("function") != "memory":
+    function = memory.get("function") if isinstance(memory, dict) else None
+    if function != "memory" and function not in cells_lib.CELLS:
         jc.fail(where, f"memory must be {{\"function\": \"memory\", ...}} "
-                       f"(the only memory function), got {memory!r}.")
+                       f"or name a cell of tnn.cells, got {memory!r}.")
     kwargs = {k: v for k, v in memory.items() if k != "function"}
     kwargs.update(cell_params or {})
+    if function != "memory" and wrapper not in (None, function):
+        jc.fail(where, f"memory function {function!r} but wrapper "
+                       f"{wrapper!r}: give one of them.")
+    wrapper = wrapper if function == "memory" else function
     guessed = wrapper is None
     if guessed:
         wrapper = guess_wrapper(kwargs)
@@ -376,7 +399,8 @@ def memory_to_cell(memory, wrapper, cell_params, ctx, node):
     check_wrapper(wrapper, where)
     ctx.where = f"{where} ({wrapper})"
     try:
-        cell = WRAPPERS[wrapper](kwargs, ctx)
+        cell = (WRAPPERS[wrapper](kwargs, ctx) if wrapper in WRAPPERS
+                else _named_cell(wrapper, kwargs, ctx))
     except jc.TNNJSONError as err:
         if not guessed or wrapper == "GenFuncCell":
             raise

@@ -1,0 +1,45 @@
+"""Expected values from the reference, as literals (no file is read).
+
+- `PARAMETER_COUNTS`: reference §4.4 "Parameter counts", trainable
+  parameters of the 14 zoo architectures at 224×224×3 and 1000 classes.
+- `APPENDIX_A`: reference Appendix A, the TF1 checkpoint variables of the
+  14 architectures (`expected_variables_*.py`), as `{architecture: {full
+  TF1 name: (shape, trainable)}}`.
+"""
+
+from tests.interop import (
+    expected_variables_intermediate, expected_variables_intermediate_2,
+    expected_variables_shallow)
+
+# Reference §4.4 (rgc_intermediate: +1 trainable β for `*_tmaxconf`).
+PARAMETER_COUNTS = {
+    "timedecay_shallow": 4_197_739,
+    "simplernn_shallow": 6_272_872,
+    "gru_shallow": 25_434_472,
+    "lstm_shallow": 21_126_248,
+    "intersectionrnn_shallow": 32_513_384,
+    "ugrnn_shallow": 18_355_560,
+    "rgc_shallow": 23_956_840,
+    "timedecay_intermediate": 16_403_439,
+    "simplernn_intermediate": 33_512_936,
+    "gru_intermediate": 67_725_032,
+    "lstm_intermediate": 84_832_232,
+    "intersectionrnn_intermediate": 84_832_232,
+    "ugrnn_intermediate": 50_617_832,
+    "rgc_intermediate": 15_445_800,
+}
+
+
+def _appendix_a():
+    tables = {}
+    for module in (expected_variables_shallow,
+                   expected_variables_intermediate,
+                   expected_variables_intermediate_2):
+        for name, variables in module.VARIABLES.items():
+            fixed = set(module.NON_TRAINABLE[name])
+            tables[name] = {f"tnn_model/{n}": (shape, n not in fixed)
+                            for n, shape in variables.items()}
+    return tables
+
+
+APPENDIX_A = _appendix_a()
