@@ -13,32 +13,28 @@ not fit the model is refused with the list of missing, unexpected and
 wrong-shape variables (exit status 1).
 """
 
-import argparse
 import os
 import sys
 
+from absl import logging
 
-def _parser():
-    # argparse, not absl flags: this converter defines --model and --out,
-    # which the absl-based entry points (fit_neural, ...) define too, and
-    # absl's global flag registry refuses a second definition in a process.
-    parser = argparse.ArgumentParser(
-        prog="python -m training.convert_tf1",
-        description="Convert a convrnns TF1 checkpoint to a .keras file.")
-    parser.add_argument("--ckpt", required=True, help="TF1 checkpoint "
-                        "prefix, e.g. ckpts/rgc_shallow/model.ckpt.")
-    parser.add_argument("--model", required=True, help="Registered model "
-                        "name, optionally with a decoder suffix "
-                        "(_tmaxconf, _dthresh).")
-    parser.add_argument("--out", required=True,
-                        help="Output .keras file of the model.")
-    parser.add_argument("--decoder_out", default=None, help="Output .keras "
-                        "file of the decoder (default: <out "
-                        "stem>.decoder.keras).")
-    parser.add_argument("--input_shape", default=None, help="H,W,C of the "
-                        "images (default 224,224,3, the shape the "
-                        "checkpoints were trained at).")
-    return parser
+from training import cli
+
+
+def parser():
+    """The flags of `python -m training.convert_tf1` (`training.cli`)."""
+    result = cli.make_parser("training.convert_tf1", __doc__)
+    cli.add_flags(result, [
+        ("ckpt", str, cli.REQUIRED, "TF1 checkpoint prefix, e.g. "
+         "ckpts/rgc_shallow/model.ckpt."),
+        ("model", str, cli.REQUIRED, "Registered model name, optionally "
+         "with a decoder suffix (_tmaxconf, _dthresh)."),
+        ("out", str, cli.REQUIRED, "Output .keras file of the model."),
+        ("decoder_out", str, None, "Output .keras file of the decoder "
+         "(default: <out stem>.decoder.keras)."),
+        ("input_shape", str, None, "H,W,C of the images (default 224,224,3, "
+         "the shape the checkpoints were trained at).")])
+    return result
 
 
 def _parse_shape(text):
@@ -89,8 +85,13 @@ def convert(ckpt, model_name, out, decoder_out=None, input_shape=None):
 
 
 def main(argv=None):
-    """Runs the CLI on `argv` (default: sys.argv[1:]); returns the status."""
-    args = _parser().parse_args(argv)
+    """Runs the CLI on `argv` (default: sys.argv[1:]); returns the status.
+
+    A checkpoint or argument that does not fit prints `convert_tf1:
+    <message>` (the list of mismatched variables included) and returns 1.
+    """
+    args = parser().parse_args(argv)
+    logging.set_verbosity(args.verbosity)
     try:
         written = convert(args.ckpt, args.model, args.out, args.decoder_out,
                           _parse_shape(args.input_shape))
@@ -102,5 +103,10 @@ def main(argv=None):
     return 0
 
 
+def run(argv=None):
+    """Console entry point: exits with `main`'s status."""
+    sys.exit(main(argv))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -3,6 +3,7 @@ r"""`make demo`: does recurrence help on heavy digit debris?
     python -m training.demo                       # ~6 min on 2 CPU cores
     python -m training.demo --quick               # seconds (a smoke run)
     python -m training.demo --base_dir=runs/demo --epochs=5
+    python -m training.demo --gin_bindings='train.seed = 1'  # both models
 
 Trains, with `training.train` and Keras progress bars, two models on heavy
 digit debris (reference App. D; 32×32 images from the MNIST subset
@@ -38,13 +39,14 @@ import shutil
 import time
 
 import gin
-from absl import app, flags, logging
 
-from training import evaluate as evaluate_lib
+from training import cli
+from training import evaluation
 from training import tasks
-from training import train as train_lib
+from training import trainer
+from training.settings import RENAMED_BINDINGS
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO_ROOT = cli.REPO_ROOT
 RUNS = {
     "convrnn": "gin_configs/tasks/demo_convrnn.gin",
     "feedforward": "gin_configs/tasks/demo_feedforward.gin",
@@ -54,26 +56,33 @@ QUICK_BINDINGS = ("small_feedforward.widths = (4, 8, 8)",
                   "small_feedforward.times = 4",
                   "train.export_times = 5")
 
-flags.DEFINE_bool("quick", False, "Tiny smoke run (seconds), for tests.")
-flags.DEFINE_integer("epochs", None, "Override the number of epochs.")
 
+def run_model(name, base_dir, quick=False, epochs=None, gin_files=(),
+              gin_bindings=()):
+    """Trains one demo model; returns `train`'s result dict.
 
-def run_model(name, base_dir, quick=False, epochs=None):
-    """Trains one demo model; returns `train`'s result dict."""
+    Args:
+        name: a key of `RUNS`.
+        base_dir: the demo's folder; the run goes to `base_dir/name`.
+        quick: add the smoke overlay (seconds).
+        epochs: override the number of epochs.
+        gin_files, gin_bindings: applied on top of the run's gin files.
+    """
     files = [os.path.join(REPO_ROOT, RUNS[name])]
     bindings = []
     if quick:
         files.append(os.path.join(REPO_ROOT, QUICK))
         bindings += QUICK_BINDINGS
     if epochs is not None:
-        bindings.append(f"train.epochs = {int(epochs)}")
+        bindings.append(f"ScheduleSettings.epochs = {int(epochs)}")
+    files += list(gin_files)
+    bindings += list(gin_bindings)
     run_dir = os.path.join(base_dir, name)
     if not os.path.isdir(os.path.join(run_dir, "backup")):
         shutil.rmtree(run_dir, ignore_errors=True)  # fresh unless resuming
     gin.clear_config()
-    gin.add_config_file_search_path(REPO_ROOT)
-    train_lib.parse_gin(files, bindings)
-    result = train_lib.train(run_dir)
+    cli.parse_gin(files, bindings, RENAMED_BINDINGS)
+    result = trainer.train(run_dir)
     result["task"] = tasks.make_task()
     result["num_params"] = result["model"].backbone.count_params()
     return result
@@ -113,19 +122,24 @@ def format_comparison(reports, params):
     return "\n".join(lines)
 
 
-def run_demo(base_dir, quick=False, epochs=None):
-    """Trains and evaluates both models; returns (table, reports, results)."""
+def run_demo(base_dir, quick=False, epochs=None, gin_files=(),
+             gin_bindings=()):
+    """Trains and evaluates both models; returns (table, reports, results).
+
+    Args: those of `run_model`.
+    """
     start = time.time()
     results, reports = {}, {}
     for name in RUNS:
         print(f"\n=== Training the {name} model on heavy digit debris ===",
               flush=True)
-        results[name] = run_model(name, base_dir, quick, epochs)
+        results[name] = run_model(name, base_dir, quick, epochs,
+                                  gin_files, gin_bindings)
     for name, result in results.items():
-        report = evaluate_lib.evaluate_saved_model(
+        report = evaluation.evaluate_saved_model(
             result["export_dir"], result["task"].eval_dataset())
         reports[name] = report
-        evaluate_lib.write_report(
+        evaluation.write_report(
             report, os.path.join(result["base_dir"], "eval_report.json"))
     params = {n: r["num_params"] for n, r in results.items()}
     table = format_comparison(reports, params)
@@ -138,14 +152,28 @@ def run_demo(base_dir, quick=False, epochs=None):
     return "\n".join(lines), reports, results
 
 
-def main(argv):
-    del argv
-    logging.set_verbosity(logging.WARNING)
-    options = flags.FLAGS
-    base_dir = options.base_dir or os.path.join("runs", "demo")
-    text, _, _ = run_demo(base_dir, options.quick, options.epochs)
+def main(args):
+    """Runs the demo with the parsed flags and prints the comparison."""
+    text, _, _ = run_demo(args.base_dir, args.quick, args.epochs,
+                          args.gin_files, args.gin_bindings)
     print(text)
 
 
+def parser():
+    """The flags of `python -m training.demo`."""
+    result = cli.make_parser("training.demo", __doc__)
+    cli.add_gin_flags(result, files_help="Gin file applied on top of each "
+                      "model's (repeatable).")
+    cli.add_base_dir(result, required=False, help="Output folder (default "
+                     "runs/demo); one subfolder per model.")
+    result.set_defaults(base_dir=os.path.join("runs", "demo"))
+    cli.add_flags(result, [
+        ("quick", bool, False, "Tiny smoke run (seconds), for tests."),
+        ("epochs", int, None, "Override the number of epochs.")])
+    return result
+
+
+run = cli.entry_point(main, parser)
+
 if __name__ == "__main__":
-    app.run(main)
+    run()

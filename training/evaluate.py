@@ -24,136 +24,35 @@ the training logs count them as hits, which shows as accuracy 1.0 at steps
 where all logits are still equal).
 """
 
-import json
 import os
 
 import gin
-import numpy as np
-import tensorflow as tf
-from absl import app, flags
 
-from tnn.readouts.step_accuracy import top_k_matches
+from training import cli
 from training import export as export_lib
 from training import tasks
-from training import train as train_lib  # also registers the configurables
-
-flags.DEFINE_string("saved_model", None,
-                    "SavedModel folder (default <base_dir>/export).")
-flags.DEFINE_string("output", None, "Path of the JSON report.")
-flags.DEFINE_integer("max_batches", None, "Evaluate at most this many "
-                     "batches (default: the whole evaluation set).")
-
-TOP_K = (1, 5)
+from training import trainer  # noqa: F401  (the configurables gin names)
+from training.evaluation import evaluate_saved_model, format_report, \
+    load_saved_model, write_report
+from training.settings import RENAMED_BINDINGS
 
 
-def top_k_hits(scores, labels, k):
-    """1.0 where at most k classes (the label's included) score >= it.
-
-    The rule of `tnn.readouts.top_k_matches` (ties count as misses), on
-    numpy scores of any leading shape `[..., K]`.
-    """
-    scores = np.asarray(scores, np.float32)
-    labels = np.asarray(labels).reshape(-1)
-    flat = scores.reshape(labels.shape[0], -1, scores.shape[-1])
-    steps = flat.shape[1]
-    hits = top_k_matches(np.repeat(labels, steps),
-                         flat.reshape(-1, scores.shape[-1]), k)
-    return np.asarray(hits, np.float64).reshape(scores.shape[:-1])
-
-
-def accuracy_report(logits, probabilities, labels, ks=TOP_K):
-    """Top-k per step and per decoder from collected outputs (numpy).
-
-    Args:
-        logits: per-step logits `[N, T, K]`.
-        probabilities: `{decoder: [N, K]}`.
-        labels: int labels `[N]`.
-        ks: the k values (those above K are skipped).
-    """
-    num_classes = logits.shape[-1]
-    ks = [k for k in ks if k <= num_classes]
-    steps = {f"top{k}": top_k_hits(logits, labels, k).mean(axis=0).tolist()
-             for k in ks}
-    decoders = {
-        name: {f"top{k}": float(top_k_hits(p, labels, k).mean())
-               for k in ks}
-        for name, p in probabilities.items()}
-    return {"num_examples": int(len(labels)), "steps": steps,
-            "decoders": decoders}
-
-
-def _load(saved_model):
-    saved_model = os.fspath(saved_model)
-    if not os.path.isfile(os.path.join(saved_model, "saved_model.pb")):
-        raise ValueError(f"No SavedModel at {saved_model!r}; pass the export "
-                         f"folder of a run (<base_dir>/export).")
-    metadata = export_lib.read_metadata(saved_model)
-    loaded = tf.saved_model.load(saved_model)
-    return loaded, metadata
-
-
-def evaluate_saved_model(saved_model, dataset, max_batches=None):
-    """Runs a SavedModel over `(normalised images, labels)` batches.
-
-    Returns:
-        The report dict (see module docs).
-    """
-    loaded, metadata = _load(saved_model)
-    tasks.check_dataset(dataset, metadata["input_shape"], "eval")
-    serve = loaded.signatures[export_lib.SERVE_NORMALIZED]
-    logits, labels = [], []
-    probabilities = {name: [] for name in metadata["decoders"]}
-    for i, (images, batch_labels) in enumerate(dataset):
-        if max_batches is not None and i >= max_batches:
-            break
-        outputs = serve(images=tf.cast(images, tf.float32))
-        logits.append(outputs["logits"].numpy())
-        for name in probabilities:
-            probabilities[name].append(
-                outputs[export_lib.probability_key(name)].numpy())
-        labels.append(batch_labels.numpy())
-    if not labels:
-        raise ValueError("The evaluation dataset is empty.")
-    report = accuracy_report(
-        np.concatenate(logits),
-        {n: np.concatenate(p) for n, p in probabilities.items()},
-        np.concatenate(labels))
-    report.update(saved_model=os.fspath(saved_model),
-                  times=metadata["times"],
-                  first_image_step=metadata["first_image_step"],
-                  image_off=metadata["image_off"],
-                  task=metadata.get("task"))
-    return report
-
-
-def format_report(report):
-    """A plain-text table of a report."""
-    ks = sorted(report["steps"])
-    lines = [f"{report.get('task') or 'task'}: {report['num_examples']} "
-             f"examples, {report['times']} steps (readout image-driven from "
-             f"step {report['first_image_step']})",
-             "decoder      " + "  ".join(f"{k:>6}" for k in ks)]
-    for name, scores in report["decoders"].items():
-        lines.append(f"{name:<12} " + "  ".join(
-            f"{scores[k]:6.3f}" for k in ks))
-    lines.append("step         " + "  ".join(f"{k:>6}" for k in ks))
-    for t in range(report["times"]):
-        lines.append(f"t={t:<10} " + "  ".join(
-            f"{report['steps'][k][t]:6.3f}" for k in ks))
+def _renamed(config_text):
+    """A stored operative config with pre-`training.settings` names
+    (`train.epochs = 4`, ...) rewritten to the new ones."""
+    lines = []
+    for line in config_text.splitlines():
+        name = line.split("=")[0].strip()
+        if name in RENAMED_BINDINGS:
+            line = line.replace(name, RENAMED_BINDINGS[name], 1)
+        lines.append(line)
     return "\n".join(lines)
-
-
-def write_report(report, path):
-    """Writes a report as JSON; returns the path."""
-    with open(path, "w") as f:
-        json.dump(report, f, indent=2)
-    return path
 
 
 def load_run_config(base_dir, saved_model, gin_files=(), gin_bindings=()):
     """Parses the run's operative config, then the user's gin on top."""
     gin.clear_config()
-    path = os.path.join(base_dir, "operative_config.gin") if base_dir \
+    path = os.path.join(base_dir, cli.OPERATIVE_CONFIG) if base_dir \
         else None
     if path and os.path.isfile(path):
         with open(path) as f:
@@ -163,30 +62,29 @@ def load_run_config(base_dir, saved_model, gin_files=(), gin_bindings=()):
             "operative_config", "")
     # The stored config was valid for training; it may name the user's own
     # configurables, which need not be importable here.
-    gin.parse_config(stored, skip_unknown=True)
-    train_lib.parse_gin(gin_files, gin_bindings)
+    gin.parse_config(_renamed(stored), skip_unknown=True)
+    cli.parse_gin(gin_files, gin_bindings, RENAMED_BINDINGS)
 
 
-def main(argv):
-    del argv
-    options = flags.FLAGS
-    base_dir = options.base_dir
-    saved_model = options.saved_model
+def main(args):
+    """Evaluates the run or SavedModel the flags name; writes the report."""
+    base_dir = args.base_dir
+    saved_model = args.saved_model
     if base_dir and not saved_model and os.path.isfile(
             os.path.join(base_dir, "saved_model.pb")):
         saved_model, base_dir = base_dir, None  # a SavedModel was given
     elif base_dir and not saved_model:
         saved_model = os.path.join(base_dir, "export")
     if not saved_model:
-        raise app.UsageError("Pass --base_dir (a training run) or "
-                             "--saved_model.")
-    _load(saved_model)
-    load_run_config(base_dir, saved_model, options.gin_files,
-                    options.gin_bindings)
+        raise ValueError("Pass --base_dir (a training run) or "
+                         "--saved_model.")
+    load_saved_model(saved_model)
+    load_run_config(base_dir, saved_model, args.gin_files,
+                    args.gin_bindings)
     task = tasks.make_task()
     report = evaluate_saved_model(saved_model, task.eval_dataset(),
-                                  options.max_batches)
-    output = options.output or os.path.join(
+                                  args.max_batches)
+    output = args.output or os.path.join(
         base_dir or os.path.dirname(os.path.abspath(saved_model)),
         "eval_report.json")
     write_report(report, output)
@@ -194,13 +92,22 @@ def main(argv):
     print(f"Report: {output}")
 
 
-def run():
-    try:
-        app.run(main)
-    except ValueError as err:
-        raise SystemExit(f"training.evaluate: error: "
-                         f"{train_lib.error_message(err)}") from None
+def parser():
+    """The flags of `python -m training.evaluate`."""
+    result = cli.make_parser("training.evaluate", __doc__)
+    cli.add_gin_flags(result)
+    cli.add_base_dir(result, required=False, help="A training run "
+                     "(its export/ is evaluated) or a SavedModel folder.")
+    cli.add_flags(result, [
+        ("saved_model", str, None, "SavedModel folder (default "
+         "<base_dir>/export)."),
+        ("output", str, None, "Path of the JSON report."),
+        ("max_batches", int, None, "Evaluate at most this many batches "
+         "(default: the whole evaluation set).")])
+    return result
 
+
+run = cli.entry_point(main, parser)
 
 if __name__ == "__main__":
     run()

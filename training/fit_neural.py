@@ -35,6 +35,12 @@ Bad input fails with one line: unreadable or invalid data (shapes,
 duplicate ids, all-NaN neurons, a single trial, non-increasing bins), a
 model whose steps cannot cover the bins, features whose stimulus count or
 ids do not match the data.
+
+Settings that travel together are gin-configurable objects
+(`training.settings`): `FeatureSettings` (feature extraction),
+`SweepSettings` (mapping, splits, ceilings) and `DynamicsSettings` (the
+direct fit of dynamics), e.g. `--gin_bindings='SweepSettings.n_splits =
+5'` (`gin_configs/neural/smoke.gin` shrinks all three).
 """
 
 import json
@@ -42,46 +48,21 @@ import os
 
 import gin
 import threadpoolctl
-from absl import app, flags, logging
 
 from tnn import config as tnn_config
 from tnn import neural
-from tnn.zoo import registry
 from tnn.graphs.tnn_graph import TNNGraph
-from tnn.neural.dynamics import compare as neural_compare
-from training import report as neural_report
-from tnn.neural.synthetic import truth as neural_truth
 from tnn.neural import features as nf
-from tnn.neural.synthetic import convrnn as neural_synthetic  # noqa: F401  (gin: ventral_convrnn)
-from training import train as train_lib
+from tnn.neural.dynamics import compare as neural_compare
 from tnn.neural.dynamics.trainable import dynamics_variables
-
-flags.DEFINE_string("data", None, "Neural data NPZ (tnn.neural format).")
-flags.DEFINE_string("model", None, "A registered model name (tnn."
-                    "list_models()); alternative to fit_neural.model_fn.")
-flags.DEFINE_string("weights", None, "Keras .weights.h5 file to load.")
-flags.DEFINE_integer("image_size", None, "Model input size (default: the "
-                     "stimuli's for --model, the builder's otherwise).")
-flags.DEFINE_list("nodes", None, "Nodes to score (default: all but the "
-                  "readout).")
-flags.DEFINE_bool("fit_dynamics", None, "Also fit the model's dynamics to "
-                  "the best nodes and compare with the baselines.")
-flags.DEFINE_string("truth", None, "Ground-truth JSON of a synthetic data "
-                    "set: check recovered nodes and ceilings (exit 1 if a "
-                    "check fails).")
-flags.DEFINE_string("features", None, "Precomputed features NPZ "
-                    "(neural_features.save_features) instead of the model.")
-flags.DEFINE_bool("save_features", False, "Write base_dir/features.npz.")
-flags.DEFINE_integer("verbose", 1, "0: quiet, 1: progress bars.")
-
-
-def _gin_bound(parameter):
-    try:
-        gin.query_parameter(parameter)
-    except (ValueError, TypeError):
-        return False
-    return True
-
+# Registers the gin configurable `ventral_convrnn` (synthetic data sets).
+from tnn.neural.synthetic import convrnn as neural_synthetic  # noqa: F401
+from tnn.neural.synthetic import truth as neural_truth
+from tnn.zoo import registry
+from training import cli
+from training import report as neural_report
+from training.settings import (RENAMED_BINDINGS, DynamicsSettings,
+                               FeatureSettings, SweepSettings)
 
 def build_neural_model(data, model_name=None, model_fn=None, weights=None,
                        image_size=None):
@@ -90,7 +71,7 @@ def build_neural_model(data, model_name=None, model_fn=None, weights=None,
         raise ValueError("pass either --model or fit_neural.model_fn, not "
                          "both.")
     if model_fn is None and not model_name:
-        if not _gin_bound("build_model.name"):
+        if not cli.gin_binding("build_model.name")[0]:
             raise ValueError(
                 "no model: pass --model NAME (see tnn.list_models()) or a "
                 "gin file binding fit_neural.model_fn (or build_model.name).")
@@ -131,14 +112,14 @@ def _features(model, data, nodes, features_path, settings, verbose):
             features = {n: features[n] for n in nodes}
         return features, ids, dict(info, source=features_path)
     nodes = nodes or nf.default_nodes(model)
-    reducers = nf.make_reducers(model, nodes, settings["reduction"],
-                                settings["dims"], settings["seed"])
+    reducers = nf.make_reducers(model, nodes, settings.reduction,
+                                settings.dims, settings.seed)
     features = nf.extract_features(
-        model, data.stimuli, nodes, batch_size=settings["batch_size"],
-        reducers=reducers, nodes_per_pass=settings["nodes_per_pass"],
+        model, data.stimuli, nodes, batch_size=settings.batch_size,
+        reducers=reducers, nodes_per_pass=settings.nodes_per_pass,
         verbose=verbose)
     info = {"reduction": {n: r.describe() for n, r in reducers.items()},
-            "seed": settings["seed"], "times": model.times,
+            "seed": settings.seed, "times": model.times,
             "image_off": model.image_off, "input_shape":
                 list(model.graph_input_shape)}
     return features, data.stimulus_id, info
@@ -165,17 +146,10 @@ def _trajectories(features, sweep, data, steps, mapping):
 
 @gin.configurable(denylist=["data_path", "base_dir"])
 def fit_neural(data_path, base_dir, model_name=None, model_fn=None,
-               weights=None, image_size=None, nodes=None, batch_size=32,
-               reduction="projection", dims=1024, feature_seed=0,
-               nodes_per_pass=None, step_offset=0, mapping="pls",
-               shared_across_bins=False, n_splits=10, train_size=0.9,
-               split_seed=1, ceiling_splits=10,
-               ceiling_version="r2_over_ceiling_2026", selection_ms=None,
-               n_neuron_folds=0, fit_dynamics=False, dynamics_epochs=10,
-               dynamics_batch_size=32, dynamics_learning_rate=1e-3,
-               dynamics_readout="ridge", test_fraction=0.2,
-               heldout_fraction=0.25, dynamics_seed=0, truth_path=None,
-               features_path=None, save_features=False, verbose=1):
+               weights=None, image_size=None, nodes=None, step_offset=0,
+               features=None, sweep=None, fit_dynamics=False,
+               dynamics=None, truth_path=None, features_path=None,
+               save_features=False, verbose=1):
     """Layer sweep (and optionally the direct fit of dynamics); writes all.
 
     Args:
@@ -185,18 +159,17 @@ def fit_neural(data_path, base_dir, model_name=None, model_fn=None,
             (`build_neural_model`).
         nodes: nodes to score (default: every node but the readout, or
             every node of the features file).
-        batch_size, reduction, dims, feature_seed, nodes_per_pass: feature
-            extraction (`neural_features.extract_features`).
         step_offset: bin b <- model step b + step_offset.
-        mapping, shared_across_bins, n_splits, train_size, split_seed,
-            ceiling_splits, ceiling_version, selection_ms, n_neuron_folds:
-            the layer sweep (`tnn.neural.layer_sweep`; mapping "pls" is
-            Brain-Score's PLS with 25 components).
+        features: a `FeatureSettings` (feature extraction,
+            `tnn.neural.features.extract_features`); default
+            `FeatureSettings()` (gin).
+        sweep: a `SweepSettings` (the layer sweep, `tnn.neural.layer_sweep`;
+            mapping "pls" is Brain-Score's PLS with 25 components); default
+            `SweepSettings()` (gin).
         fit_dynamics: also run `neural_compare.compare_dynamics` on the
             best node of each area.
-        dynamics_epochs, dynamics_batch_size, dynamics_learning_rate,
-            dynamics_readout, test_fraction, heldout_fraction,
-            dynamics_seed: its settings.
+        dynamics: a `DynamicsSettings` (its settings); default
+            `DynamicsSettings()` (gin).
         truth_path: ground-truth JSON of a synthetic data set (adds
             "truth_checks").
         features_path: precomputed features instead of the model's.
@@ -206,6 +179,11 @@ def fit_neural(data_path, base_dir, model_name=None, model_fn=None,
     Returns:
         The report dict (also written to base_dir/report.json).
     """
+    feature_settings = (features if features is not None
+                        else FeatureSettings())
+    sweep_settings = sweep if sweep is not None else SweepSettings()
+    dynamics_settings = (dynamics if dynamics is not None
+                         else DynamicsSettings())
     data = neural.load_neural_data(data_path)
     truth = None
     if truth_path:
@@ -220,22 +198,23 @@ def fit_neural(data_path, base_dir, model_name=None, model_fn=None,
         dynamics_variables(model)  # a model without dynamics fails now
     nodes = list(nodes) if nodes else None
     os.makedirs(base_dir, exist_ok=True)
-    with open(os.path.join(base_dir, "operative_config.gin"), "w") as f:
-        f.write(gin.operative_config_str())
-    settings = {"reduction": reduction, "dims": dims, "seed": feature_seed,
-                "batch_size": batch_size, "nodes_per_pass": nodes_per_pass}
+    cli.write_operative_config(base_dir)
     features, ids, feature_info = _features(model, data, nodes,
-                                            features_path, settings, verbose)
+                                            features_path, feature_settings,
+                                            verbose)
     if save_features:
         nf.save_features(os.path.join(base_dir, "features.npz"), features,
                          ids, feature_info)
-    mapping = neural.make_mapping(mapping)
+    mapping = neural.make_mapping(sweep_settings.mapping)
     sweep = neural.layer_sweep(
         features, data, mapping=mapping,
-        shared_across_bins=shared_across_bins, step_offset=step_offset,
-        n_splits=n_splits, train_size=train_size, seed=split_seed,
-        ceiling_splits=ceiling_splits, ceiling_version=ceiling_version,
-        selection_ms=selection_ms, n_neuron_folds=n_neuron_folds,
+        shared_across_bins=sweep_settings.shared_across_bins,
+        step_offset=step_offset, n_splits=sweep_settings.n_splits,
+        train_size=sweep_settings.train_size, seed=sweep_settings.seed,
+        ceiling_splits=sweep_settings.ceiling_splits,
+        ceiling_version=sweep_settings.ceiling_version,
+        selection_ms=sweep_settings.selection_ms,
+        n_neuron_folds=sweep_settings.n_neuron_folds,
         stimulus_ids=ids, progress=print if verbose else None)
     report = {"data": {"path": os.fspath(data_path),
                        "n_stimuli": data.n_stimuli,
@@ -259,11 +238,12 @@ def fit_neural(data_path, base_dir, model_name=None, model_fn=None,
                  title="best node, held-out stimuli of split 0")]
     if fit_dynamics:
         best = {a: e["best_node"] for a, e in sweep["areas"].items()}
+        fit = dynamics_settings
         dynamics, curves = neural_compare.compare_dynamics(
-            data, model, best, step_offset, test_fraction,
-            heldout_fraction, dynamics_seed, dynamics_epochs,
-            dynamics_batch_size, dynamics_learning_rate, dynamics_readout,
-            dims, verbose)
+            data, model, best, step_offset, fit.test_fraction,
+            fit.heldout_fraction, fit.seed, fit.epochs, fit.batch_size,
+            fit.learning_rate, fit.readout, feature_settings.dims, verbose,
+            log_dir=os.path.join(base_dir, "dynamics"))
         report["dynamics"] = dynamics
         plots.append(neural_report.dynamics_plot(
             dynamics, data.bin_start_ms, os.path.join(base_dir,
@@ -319,25 +299,22 @@ def summary(report):
     return "\n".join(lines)
 
 
-def main(argv):
-    del argv
-    options = flags.FLAGS
-    if not options.base_dir or not options.data:
-        raise app.UsageError("--data and --base_dir are required.")
-    logging.set_verbosity(logging.WARNING)
-    train_lib.parse_gin(options.gin_files, options.gin_bindings)
-    overrides = {"model_name": options.model, "weights": options.weights,
-                 "image_size": options.image_size, "nodes": options.nodes,
-                 "fit_dynamics": options.fit_dynamics,
-                 "truth_path": options.truth,
-                 "features_path": options.features}
+def main(args):
+    """Fits with the parsed flags; prints a summary, exits 1 if a truth
+    check fails."""
+    cli.parse_gin(args.gin_files, args.gin_bindings, RENAMED_BINDINGS)
+    overrides = {"model_name": args.model, "weights": args.weights,
+                 "image_size": args.image_size, "nodes": args.nodes,
+                 "fit_dynamics": args.fit_dynamics,
+                 "truth_path": args.truth,
+                 "features_path": args.features}
     overrides = {k: v for k, v in overrides.items() if v is not None}
-    if options.save_features:
+    if args.save_features:
         overrides["save_features"] = True
-    report = fit_neural(options.data, options.base_dir,
-                        verbose=options.verbose, **overrides)
+    report = fit_neural(args.data, args.base_dir, verbose=args.verbose,
+                        **overrides)
     print(summary(report))
-    print(f"Report: {os.path.join(options.base_dir, 'report.json')}")
+    print(f"Report: {os.path.join(args.base_dir, 'report.json')}")
     print(f"TensorBoard: tensorboard --logdir {report['logs']}")
     failed = neural_truth.failed_checks(report.get("truth_checks", {}))
     if failed:
@@ -345,14 +322,32 @@ def main(argv):
                          + "; ".join(failed))
 
 
-def run():
-    """Console entry point: clear one-line errors instead of tracebacks."""
-    try:
-        app.run(main)
-    except ValueError as err:
-        raise SystemExit(f"training.fit_neural: error: "
-                         f"{train_lib.error_message(err)}") from None
+def parser():
+    """The flags of `python -m training.fit_neural`."""
+    result = cli.make_parser("training.fit_neural", __doc__)
+    cli.add_gin_flags(result)
+    cli.add_base_dir(result)
+    cli.add_flags(result, [
+        ("data", str, cli.REQUIRED, "Neural data NPZ (tnn.neural format)."),
+        ("model", str, None, "A registered model name (tnn.list_models()); "
+         "alternative to fit_neural.model_fn."),
+        ("weights", str, None, "Keras .weights.h5 file to load."),
+        ("image_size", int, None, "Model input size (default: the "
+         "stimuli's for --model, the builder's otherwise)."),
+        ("nodes", list, None, "Nodes to score (default: all but the "
+         "readout)."),
+        ("fit_dynamics", bool, None, "Also fit the model's dynamics to the "
+         "best nodes and compare with the baselines."),
+        ("truth", str, None, "Ground-truth JSON of a synthetic data set: "
+         "check recovered nodes and ceilings (exit 1 if a check fails)."),
+        ("features", str, None, "Precomputed features NPZ "
+         "(tnn.neural.features.save_features) instead of the model."),
+        ("save_features", bool, False, "Write base_dir/features.npz."),
+        ("verbose", int, 1, "0: quiet, 1: progress bars.")])
+    return result
 
+
+run = cli.entry_point(main, parser)
 
 if __name__ == "__main__":
     run()

@@ -20,20 +20,9 @@ each other (`<stem>` = the --out path without .npz):
 import json
 import os
 
-from absl import app, flags
-
 from tnn import neural
 from tnn.neural.synthetic import convrnn as neural_synthetic
-
-flags.DEFINE_string("out", None, "Output .npz path.")
-flags.DEFINE_integer("n_per_category", 80, "Stimuli per category (6).")
-flags.DEFINE_integer("size", 32, "Stimulus and model input size (px).")
-flags.DEFINE_integer("n_trials", 20, "Trials per stimulus.")
-flags.DEFINE_integer("n_neurons", 40, "Neurons per area.")
-flags.DEFINE_integer("seed", 0, "Seed of stimuli, model and noise.")
-flags.DEFINE_integer("truth_seed", 1, "Seed of the truth's recurrence.")
-flags.DEFINE_float("mix", 0.5, "How far the truth's recurrent weights are "
-                   "from the model's (0 < mix <= 1; 1 = a new draw).")
+from training import cli
 
 
 def output_paths(out):
@@ -79,25 +68,32 @@ def make_synthetic_ventral(out, n_per_category=80, size=32, n_trials=20,
     return paths
 
 
-def main(argv):
-    del argv
-    options = flags.FLAGS
-    if not options.out:
-        raise app.UsageError("--out is required (an .npz path).")
+def main(args):
+    """Writes the data set the flags describe; prints the paths."""
     paths = make_synthetic_ventral(
-        options.out, options.n_per_category, options.size, options.n_trials,
-        options.n_neurons, options.seed, options.truth_seed, options.mix)
+        args.out, args.n_per_category, args.size, args.n_trials,
+        args.n_neurons, args.seed, args.truth_seed, args.mix)
     for kind, path in paths.items():
         print(f"{kind}: {path}")
 
 
-def run():
-    try:
-        app.run(main)
-    except ValueError as err:
-        raise SystemExit(f"training.make_synthetic_ventral: error: "
-                         f"{' '.join(str(err).split())}") from None
+def parser():
+    """The flags of `python -m training.make_synthetic_ventral`."""
+    result = cli.make_parser("training.make_synthetic_ventral", __doc__)
+    cli.add_flags(result, [
+        ("out", str, cli.REQUIRED, "Output .npz path."),
+        ("n_per_category", int, 80, "Stimuli per category (6)."),
+        ("size", int, 32, "Stimulus and model input size (px)."),
+        ("n_trials", int, 20, "Trials per stimulus."),
+        ("n_neurons", int, 40, "Neurons per area."),
+        ("seed", int, 0, "Seed of stimuli, model and noise."),
+        ("truth_seed", int, 1, "Seed of the truth's recurrence."),
+        ("mix", float, 0.5, "How far the truth's recurrent weights are from "
+         "the model's (0 < mix <= 1; 1 = a new draw).")])
+    return result
 
+
+run = cli.entry_point(main, parser)
 
 if __name__ == "__main__":
     run()

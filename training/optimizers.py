@@ -61,8 +61,9 @@ def learning_rate_schedule(learning_rate, total_steps, schedule="constant",
             total_steps < 1):
         raise ValueError(
             f"The {schedule!r} schedule needs the run's total number of "
-            f"steps, got {total_steps!r}; set train.steps_per_epoch when "
-            f"the dataset's size is unknown.")
+            f"steps, got {total_steps!r}; set "
+            f"ScheduleSettings.steps_per_epoch when the dataset's size is "
+            f"unknown.")
     _check_positive(decay_rate, "decay_rate")
     if schedule == "cosine":
         if isinstance(warmup_steps, bool) or not isinstance(

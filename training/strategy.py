@@ -1,10 +1,11 @@
 """Distribution strategies for `training.train` and the multi-worker fix.
 
-    train.strategy = "default"        # one device (or the current scope)
-    train.strategy = "mirrored"       # all local GPUs
-    train.strategy = "multi_worker"   # every worker runs the same command
-                                      # with its own TF_CONFIG
-    train.strategy = "tpu"            # train.tpu = "" (local) or an address
+    DeviceSettings.strategy = "default"       # one device (or the scope)
+    DeviceSettings.strategy = "mirrored"      # all local GPUs
+    DeviceSettings.strategy = "multi_worker"  # every worker runs the same
+                                              # command, own TF_CONFIG
+    DeviceSettings.strategy = "tpu"           # DeviceSettings.tpu = ""
+                                              # (local) or an address
 
 Multi-worker training with Keras 3.15 `fit` fails (keras-team/keras#20585)
 for two reasons, both in `keras/src/backend/tensorflow/trainer.py`:
@@ -72,8 +73,8 @@ def get_strategy(name="default", tpu=None):
             tf.errors.InvalidArgumentError) as err:
         raise ValueError(
             f"strategy='tpu': no TPU found at {tpu or 'the local host'!r} "
-            f"({str(err).splitlines()[0]}); pass train.tpu = '<name or "
-            f"grpc://address>' or use another strategy.") from None
+            f"({str(err).splitlines()[0]}); pass DeviceSettings.tpu = "
+            f"'<name or grpc://address>' or use another strategy.") from None
     return tf.distribute.TPUStrategy(resolver)
 
 

@@ -24,7 +24,7 @@ import tensorflow as tf
 
 from training.data import (digit_debris_dataset, image_folder_dataset,
                            imagenet, list_image_folder)
-from training.data import preprocessing
+from training.data import pipeline, preprocessing
 from training.data.mnist import NUM_CLASSES as MNIST_CLASSES
 
 
@@ -61,11 +61,8 @@ def normalization(channels):
 
 
 def _check_size(image_size):
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or (
-            image_size < 1):
-        raise ValueError(f"image_size must be a positive int (square "
-                         f"images), got {image_size!r}.")
-    return image_size
+    return pipeline.check_positive_int(image_size, "image_size",
+                                       " (square images)")
 
 
 @gin.configurable

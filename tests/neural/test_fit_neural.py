@@ -11,15 +11,13 @@ import gin
 import numpy as np
 import pytest
 import tensorflow as tf
-from absl import flags
 
 from tnn import config as tnn_config
 from tnn import neural
-from training import fit_neural
+from training import cli, fit_neural
 from training import make_synthetic_ventral as msv
 from tnn.neural import features as nf
 from tnn.neural.synthetic import truth as neural_truth
-from training import train as train_lib
 from tnn.neural.synthetic.convrnn import ventral_convrnn
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -38,13 +36,15 @@ def demo(tmp_path_factory):
 
 
 def run_cli(argv, monkeypatch):
-    """Runs the entry point in-process; returns the SystemExit code."""
-    flags.FLAGS.unparse_flags()
+    """Runs the entry point in-process (as `python -m` would, through
+    sys.argv); returns the SystemExit code."""
     gin.clear_config()
     monkeypatch.setattr(sys, "argv", ["fit_neural"] + list(argv))
-    with pytest.raises(SystemExit) as exit_info:
+    try:
         fit_neural.run()
-    return exit_info.value.code
+    except SystemExit as exit_info:
+        return exit_info.code
+    return None
 
 
 def test_make_synthetic_ventral_outputs(demo):
@@ -214,7 +214,7 @@ def test_registered_models_get_the_neural_presentation(demo):
     assert (model.times, model.image_off) == (26, 10)
     with pytest.raises(ValueError, match="no model: pass --model NAME"):
         fit_neural.build_neural_model(data)
-    train_lib.parse_gin([os.path.join(GIN, "rgc_shallow.gin")])
+    cli.parse_gin([os.path.join(GIN, "rgc_shallow.gin")])
     assert gin.query_parameter("fit_neural.model_fn").selector == \
         "build_model"
     model = fit_neural.build_neural_model(

@@ -5,7 +5,7 @@ import os
 import gin
 import pytest
 
-from training import demo, train
+from training import cli, demo, trainer
 from tnn.zoo import small_models
 
 MODEL_FNS = {"convrnn": small_models.small_convrnn,
@@ -18,11 +18,11 @@ def test_demo_gin_files_build_matched_models():
         params = {}
         for name, path in demo.RUNS.items():
             gin.clear_config()
-            train.parse_gin([os.path.join(demo.REPO_ROOT, path)])
+            cli.parse_gin([os.path.join(demo.REPO_ROOT, path)])
             model_fn = MODEL_FNS[name]
             assert str(gin.query_parameter("train.model_fn")) == \
                 f"@{model_fn.__name__}"
-            backbone = train.build_backbone(model_fn,
+            backbone = trainer.build_backbone(model_fn,
                                             demo.tasks.make_task())
             params[name] = backbone.count_params()
             assert backbone.graph_input_shape == (32, 32, 1)

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from sklearn.metrics import top_k_accuracy_score
 
-from training import evaluate, export
+from training import evaluation, export
 from tnn.zoo import small_models
 from tnn.tasks.classifier import TemporalClassifier
 from training.data import preprocessing
@@ -31,11 +31,11 @@ def test_top_k_hits_match_scikit_learn(rng):
     for k in (1, 3, 5):
         expected = top_k_accuracy_score(labels, scores, k=k,
                                         labels=np.arange(7))
-        assert evaluate.top_k_hits(scores, labels, k).mean() == \
+        assert evaluation.top_k_hits(scores, labels, k).mean() == \
             pytest.approx(expected)
     per_step = rng.normal(size=(50, 4, 7))
     step_labels = rng.integers(0, 7, 50)
-    hits = evaluate.top_k_hits(per_step, step_labels, 1)
+    hits = evaluation.top_k_hits(per_step, step_labels, 1)
     assert hits.shape == (50, 4)
     np.testing.assert_array_equal(
         hits, per_step.argmax(-1) == step_labels[:, None])
@@ -43,16 +43,16 @@ def test_top_k_hits_match_scikit_learn(rng):
 
 def test_ties_and_nans_are_misses():
     tied = np.zeros((3, 10))
-    assert evaluate.top_k_hits(tied, [0, 1, 2], 5).sum() == 0
-    assert evaluate.top_k_hits(tied, [0, 1, 2], 10).sum() == 3
+    assert evaluation.top_k_hits(tied, [0, 1, 2], 5).sum() == 0
+    assert evaluation.top_k_hits(tied, [0, 1, 2], 10).sum() == 3
     nan = np.full((2, 4), np.nan)
-    assert evaluate.top_k_hits(nan, [0, 1], 4).sum() == 0
+    assert evaluation.top_k_hits(nan, [0, 1], 4).sum() == 0
 
 
 def test_report_and_table(rng):
     logits = rng.normal(size=(40, 3, 6))
     labels = rng.integers(0, 6, 40)
-    report = evaluate.accuracy_report(
+    report = evaluation.accuracy_report(
         logits, {"last": logits[:, -1]}, labels)
     assert report["num_examples"] == 40
     assert report["steps"]["top1"] == pytest.approx(
@@ -62,10 +62,10 @@ def test_report_and_table(rng):
     assert report["decoders"]["last"]["top5"] == pytest.approx(
         report["steps"]["top5"][-1])
     report.update(times=3, first_image_step=1, task="toy")
-    table = evaluate.format_report(report)
+    table = evaluation.format_report(report)
     assert "toy: 40 examples, 3 steps" in table
     assert table.splitlines()[-1].startswith("t=2")
-    small = evaluate.accuracy_report(logits[..., :3],
+    small = evaluation.accuracy_report(logits[..., :3],
                                      {"last": logits[:, -1, :3]}, labels % 3)
     assert set(small["steps"]) == {"top1"}  # top-5 of 3 classes: skipped
 
@@ -90,9 +90,9 @@ def test_evaluate_saved_model_matches_the_keras_model(saved_model, rng):
     images = rng.normal(size=(10, 32, 32, 1)).astype(np.float32)
     labels = rng.integers(0, 10, 10).astype(np.int32)
     data = tf.data.Dataset.from_tensor_slices((images, labels)).batch(4)
-    report = evaluate.evaluate_saved_model(folder, data)
+    report = evaluation.evaluate_saved_model(folder, data)
     outputs = model(images)
-    expected = evaluate.accuracy_report(
+    expected = evaluation.accuracy_report(
         np.asarray(outputs["steps"]),
         {"last": np.asarray(outputs["last"]),
          "average": np.asarray(outputs["average"])}, labels)
@@ -108,7 +108,7 @@ def test_evaluate_saved_model_matches_the_keras_model(saved_model, rng):
                                rtol=1e-4, atol=1e-5)
     assert report["first_image_step"] == 3
     with pytest.raises(ValueError, match="model takes"):
-        evaluate.evaluate_saved_model(
+        evaluation.evaluate_saved_model(
             folder, data.map(lambda x, y: (x[:, :16], y)))
 
 
@@ -116,7 +116,7 @@ def test_missing_saved_model(tmp_path):
     data = tf.data.Dataset.from_tensor_slices(
         (np.zeros((2, 4, 4, 1), np.float32), np.zeros(2, np.int32))).batch(2)
     with pytest.raises(ValueError, match="No SavedModel at"):
-        evaluate.evaluate_saved_model(tmp_path / "nothing", data)
+        evaluation.evaluate_saved_model(tmp_path / "nothing", data)
 
 
 def test_cli_on_a_saved_model_path(saved_model, tmp_path):

@@ -78,8 +78,8 @@ def test_two_workers_end_with_identical_weights(tmp_path):
     args = ["--gin_files=gin_configs/tasks/digit_debris.gin",
             "--gin_files=gin_configs/tasks/smoke.gin",
             f"--base_dir={tmp_path / 'run'}",
-            "--gin_bindings=train.strategy = 'multi_worker'",
-            "--gin_bindings=train.epochs = 2",
+            "--gin_bindings=DeviceSettings.strategy = 'multi_worker'",
+            "--gin_bindings=ScheduleSettings.epochs = 2",
             "--gin_bindings=train.num_sample_movies = 0",
             f"--gin_bindings=DumpWeights.folder = '{tmp_path}'",
             "--gin_bindings=train.callbacks = [@DumpWeights()]"]

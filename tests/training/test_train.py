@@ -15,11 +15,12 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from training import evaluate, export, tasks, train
+from training import cli, evaluation, export, tasks, trainer
 from tnn.zoo import small_models
 from training.callbacks import NaNLossError
 from tnn.tasks.classifier import TemporalClassifier
 from training.data import imagenet
+from training.settings import DeviceSettings, ScheduleSettings
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -109,7 +110,7 @@ def test_cli_train_then_evaluate_on_digit_debris(tmp_path):
     with open(os.path.join(base, "eval_report.json")) as f:
         report = json.load(f)
     assert report["num_examples"] == 16  # 2 batches of 8 (smoke.gin)
-    assert set(report["decoders"]) == set(train.DEFAULT_DECODERS)
+    assert set(report["decoders"]) == set(trainer.DEFAULT_DECODERS)
     assert len(report["steps"]["top1"]) == len(report["steps"]["top5"]) == 5
     assert report["first_image_step"] == 3
 
@@ -124,12 +125,13 @@ def test_train_and_evaluate_on_mocked_imagenet(tmp_path, clean_gin):
         task = tasks.imagenet_task(manual_dir=manual,
                                    data_dir=tmp_path / "tfds",
                                    image_size=32, batch_size=4)
-        result = train.train(
+        result = trainer.train(
             tmp_path / "run", task=task,
-            model_fn=tiny_model_fn(),
-            decoders=("last", "max_conf"), epochs=1, steps_per_epoch=2,
-            validation_steps=1, num_sample_movies=1, verbose=0)
-        report = evaluate.evaluate_saved_model(
+            model_fn=tiny_model_fn(), decoders=("last", "max_conf"),
+            schedule=ScheduleSettings(epochs=1, steps_per_epoch=2,
+                                      validation_steps=1),
+            num_sample_movies=1, verbose=0)
+        report = evaluation.evaluate_saved_model(
             result["export_dir"], task.eval_dataset(), max_batches=1)
     assert task.input_shape == (32, 32, 3) and task.num_classes == 1000
     assert os.path.isfile(os.path.join(result["export_dir"],
@@ -153,8 +155,9 @@ def test_train_on_an_image_folder(tmp_path, clean_gin):
     task = tasks.image_folder_task(train_dir=str(tmp_path / "images"),
                                    image_size=16, channels=3, batch_size=4)
     assert (task.input_shape, task.num_classes) == ((16, 16, 3), 2)
-    result = train.train(tmp_path / "run", task=task,
-                         model_fn=tiny_model_fn(), epochs=1,
+    result = trainer.train(tmp_path / "run", task=task,
+                           model_fn=tiny_model_fn(),
+                           schedule=ScheduleSettings(epochs=1),
                          num_sample_movies=1, verbose=0)
     info = export.read_metadata(result["export_dir"])
     assert info["class_names"] == ["ants", "bees"]
@@ -165,8 +168,9 @@ def test_nan_loss_stops_and_names_the_step(tmp_path, clean_gin):
     task = random_task(num_examples=24, nan_batch=2)
     with pytest.raises(NaNLossError, match=r"epoch 1, batch 3 \(global "
                                            r"step 3\)"):
-        train.train(tmp_path, task=task, model_fn=tiny_model_fn(),
-                    epochs=2, num_sample_movies=0, verbose=0)
+        trainer.train(tmp_path, task=task, model_fn=tiny_model_fn(),
+                      schedule=ScheduleSettings(epochs=2),
+                      num_sample_movies=0, verbose=0)
     assert not os.path.exists(tmp_path / "checkpoints" / "last.keras")
     assert not os.path.exists(tmp_path / "export")
 
@@ -195,7 +199,8 @@ def test_killed_run_resumes_where_it_stopped(tmp_path):
     code = (f"import sys; sys.path.insert(0, {str(tmp_path)!r}); "
             f"import killer; from training import train; train.run()")
     base = str(tmp_path / "run")
-    args = [*SMOKE, f"--base_dir={base}", "--gin_bindings=train.epochs = 3",
+    args = [*SMOKE, f"--base_dir={base}",
+            "--gin_bindings=ScheduleSettings.epochs = 3",
             "--gin_bindings=train.num_sample_movies = 0"]
     killed = run_module(None, *args, "--gin_bindings=KillAt.epoch = 1",
                         "--gin_bindings=KillAt.batch = 0",
@@ -218,10 +223,12 @@ def test_killed_run_resumes_where_it_stopped(tmp_path):
 
 @pytest.mark.large
 def test_mixed_float16_training_uses_loss_scaling(tmp_path, clean_gin):
-    result = train.train(tmp_path, task=random_task(),
-                         model_fn=tiny_model_fn(), epochs=1,
+    result = trainer.train(tmp_path, task=random_task(),
+                           model_fn=tiny_model_fn(),
+                           schedule=ScheduleSettings(epochs=1),
                          num_sample_movies=0, verbose=0,
-                         mixed_precision="mixed_float16")
+                           device=DeviceSettings(
+                               mixed_precision="mixed_float16"))
     model = result["model"]
     assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
     assert model.backbone.compute_dtype == "float16"
@@ -234,9 +241,9 @@ def test_mixed_float16_training_uses_loss_scaling(tmp_path, clean_gin):
 
 def test_unknown_gin_binding_fails_loudly(clean_gin):
     with pytest.raises(ValueError, match="train.no_such_parameter"):
-        train.parse_gin(bindings=["train.no_such_parameter = 1"])
+        cli.parse_gin(bindings=["train.no_such_parameter = 1"])
     with pytest.raises(ValueError, match="does not exist"):
-        train.parse_gin(["gin_configs/tasks/no_such_file.gin"])
+        cli.parse_gin(["gin_configs/tasks/no_such_file.gin"])
 
 
 def test_cli_reports_bad_configuration_in_one_line(tmp_path):
@@ -250,29 +257,33 @@ def test_cli_reports_bad_configuration_in_one_line(tmp_path):
 
 
 def test_bound_model_shape_must_match_the_task(clean_gin, tmp_path):
-    train.parse_gin(bindings=['build_model.name = "rgc_shallow"',
+    cli.parse_gin(bindings=['build_model.name = "rgc_shallow"',
                               "build_model.input_shape = (96, 96, 3)"])
     with pytest.raises(ValueError, match=r"build_model.input_shape = "
                                          r"\(96, 96, 3\) is bound, but task"):
-        train.train(tmp_path, task=random_task(size=32), verbose=0)
+        trainer.train(tmp_path, task=random_task(size=32), verbose=0)
 
 
 def test_bad_arguments(tmp_path, clean_gin):
     with pytest.raises(ValueError, match="mixed_precision must be one of"):
-        train.train(tmp_path, task=random_task(), mixed_precision="fp8")
+        trainer.train(tmp_path, task=random_task(),
+                      device=DeviceSettings(mixed_precision="fp8"))
     with pytest.raises(ValueError, match="epochs must be a positive int"):
-        train.train(tmp_path, task=random_task(), epochs=0)
+        trainer.train(tmp_path, task=random_task(),
+                      schedule=ScheduleSettings(epochs=0))
     with pytest.raises(ValueError, match="strategy must be one of"):
-        train.train(tmp_path, task=random_task(), strategy="horovod")
+        trainer.train(tmp_path, task=random_task(),
+                      device=DeviceSettings(strategy="horovod"))
     with pytest.raises(ValueError, match="must return a tnn.TNNGraph"):
-        train.train(tmp_path, task=random_task(),
-                    model_fn=lambda **kw: keras.Sequential())
+        trainer.train(tmp_path, task=random_task(),
+                      model_fn=lambda **kw: keras.Sequential())
 
 
 def test_unknown_decoder_name(tmp_path, clean_gin):
     with pytest.raises(ValueError, match="Unknown decoder 'bogus'"):
-        train.train(tmp_path, task=random_task(), model_fn=tiny_model_fn(),
-                    decoders=("last", "bogus"), verbose=0)
+        trainer.train(tmp_path, task=random_task(),
+                      model_fn=tiny_model_fn(), decoders=("last", "bogus"),
+                      verbose=0)
 
 
 def test_missing_manual_dir_says_where_the_archives_go(tmp_path):
@@ -316,4 +327,5 @@ def test_images_of_wrong_dtype_or_rank(tmp_path):
         tasks.check_dataset(floats.map(lambda x, y: (x, tf.cast(
             y, tf.float32))), (16, 16, 1), "train")
     with pytest.raises(ValueError, match="yields uint8 images"):
-        train.train(tmp_path, task=tasks.dataset_task(batched, batched, 2))
+        trainer.train(tmp_path, task=tasks.dataset_task(batched, batched,
+                                                        2))

@@ -221,7 +221,8 @@ def test_sgd_and_schedules():
     assert optimizers.sgd(clipnorm=1.0).clipnorm == 1.0
     with pytest.raises(ValueError, match="momentum must be in"):
         optimizers.sgd(momentum=1.0)
-    with pytest.raises(ValueError, match="set train.steps_per_epoch"):
+    with pytest.raises(ValueError,
+                       match="set ScheduleSettings.steps_per_epoch"):
         optimizers.sgd(schedule="cosine")
     with pytest.raises(ValueError, match="schedule must be one of"):
         optimizers.sgd(schedule="linear", total_steps=10)

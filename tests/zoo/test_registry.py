@@ -9,19 +9,12 @@ import pytest
 
 import tnn
 import tnn.config as tnn_config
+from tests.interop.expected import PARAMETER_COUNTS
 
 # Reference §4.4 (trainable parameters at 224×224×3, 1000 classes).
-COUNTS = {
-    "timedecay_shallow": 4_197_739, "simplernn_shallow": 6_272_872,
-    "gru_shallow": 25_434_472, "lstm_shallow": 21_126_248,
-    "intersectionrnn_shallow": 32_513_384, "ugrnn_shallow": 18_355_560,
-    "rgc_shallow": 23_956_840, "timedecay_intermediate": 16_403_439,
-    "simplernn_intermediate": 33_512_936, "gru_intermediate": 67_725_032,
-    "lstm_intermediate": 84_832_232,
-    "intersectionrnn_intermediate": 84_832_232,
-    "ugrnn_intermediate": 50_617_832, "rgc_intermediate": 15_445_800,
-}
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+COUNTS = PARAMETER_COUNTS
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
 
 
 def test_registry_holds_the_14_architectures():

@@ -13,9 +13,9 @@ Notation (as in `convrnns/utils/decoders.py`):
 Every original decoder except `conv1d` also calls `compute_alpha`, which
 creates the scalar variables `probs/softmax_beta` (β1) and
 `alpha/softmax_beta` (β2); the decoders here create them too (as
-`probs_softmax_beta` and `alpha_softmax_beta`) so that a TF1 checkpoint maps
-one to one (`tf1_variable_names()`), and expose the diagnostic as
-`compute_alpha(logits)`.
+`probs_softmax_beta` and `alpha_softmax_beta`; a TF1 checkpoint maps one
+to one, see `tnn.interop.tf1_checkpoint.decoder_names`), and expose the
+diagnostic as `compute_alpha(logits)`.
 """
 
 import keras
@@ -73,9 +73,6 @@ class TemporalDecoder(keras.layers.Layer):
     """
 
     creates_alpha_variables = True
-    # Keras weight name -> TF1 name relative to `tnn_model/`.
-    _tf1_names = {"probs_softmax_beta": "probs/softmax_beta",
-                  "alpha_softmax_beta": "alpha/softmax_beta"}
 
     def __init__(self, start=0, end=None, alpha_betas=None,
                  trainable_alpha_betas=False, seed=None, **kwargs):
@@ -188,19 +185,6 @@ class TemporalDecoder(keras.layers.Layer):
         shape = self._check_logits_shape(input_shape)
         return (shape[0], shape[2])
 
-    def tf1_variable_names(self):
-        """Maps each Keras weight name to its TF1 name under `tnn_model/`.
-
-        E.g. `{"probs_softmax_beta": "probs/softmax_beta", ...}`; a TF1
-        checkpoint value is `reader.get_tensor("tnn_model/" + tf1_name)`.
-        Only weights this layer has created (after build) are listed.
-        """
-        names = {w.name for w in self.weights}
-        return {k: v for k, v in self._all_tf1_names().items() if k in names}
-
-    def _all_tf1_names(self):
-        return dict(self._tf1_names) if self.creates_alpha_variables else {}
-
     def get_config(self):
         config = super().get_config()
         config.update(start=self.start, end=self.end,
@@ -236,11 +220,6 @@ class BetaDecoder(TemporalDecoder):
         """`L[b, steps[b]]` `[B, K]` for int steps `[B]`."""
         picked = ops.take_along_axis(logits, steps[:, None, None], axis=1)
         return picked[:, 0, :]
-
-    def _all_tf1_names(self):
-        names = super()._all_tf1_names()
-        names["normalize_softmax_beta"] = "normalize/softmax_beta"
-        return names
 
     def get_config(self):
         config = super().get_config()

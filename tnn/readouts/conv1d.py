@@ -18,8 +18,8 @@ class Conv1DDecoder(TemporalDecoder):
     activation, then max (or mean) over time; the pooled `[B, F]` vectors
     are concatenated and a fully connected layer maps them to K classes.
     All kernels and biases get L2 weight decay (TF1 `l2_regularizer`
-    convention). Variables: `conv1_decoder/c_<w>/{kernel,bias}`,
-    `conv1_decoder/fc_final/{weights,biases}`. As in the original, no
+    convention). Weights: `c_<w>_kernel`, `c_<w>_bias`,
+    `fc_final_weights`, `fc_final_biases`. As in the original, no
     compute_alpha variables. The window must hold ≥ max(window_lengths)
     steps.
 
@@ -117,15 +117,6 @@ class Conv1DDecoder(TemporalDecoder):
         x = ops.concatenate(pooled, axis=-1)
         x = ops.matmul(x, ops.cast(self.fc_final_weights, x.dtype))
         return act_fc(x + ops.cast(self.fc_final_biases, x.dtype))
-
-    def _all_tf1_names(self):
-        names = {}
-        for w in self.window_lengths:
-            names[f"c_{w}_kernel"] = f"conv1_decoder/c_{w}/kernel"
-            names[f"c_{w}_bias"] = f"conv1_decoder/c_{w}/bias"
-        names["fc_final_weights"] = "conv1_decoder/fc_final/weights"
-        names["fc_final_biases"] = "conv1_decoder/fc_final/biases"
-        return names
 
     def get_config(self):
         config = super().get_config()

@@ -41,11 +41,6 @@ class LastDecoder(TemporalDecoder):
             return beta_softmax(last, self.normalize_softmax_beta, axis=1)
         return last
 
-    def _all_tf1_names(self):
-        names = super()._all_tf1_names()
-        names["normalize_softmax_beta"] = "normalize/softmax_beta"
-        return names
-
     def get_config(self):
         config = super().get_config()
         config.update(normalization=self.normalization)

@@ -51,11 +51,6 @@ class LearnedWeightsDecoder(TemporalDecoder):
     def decode(self, logits):
         return ops.sum(self.step_weights()[None] * logits, axis=1)
 
-    def _all_tf1_names(self):
-        names = super()._all_tf1_names()
-        names["decoder_alpha"] = "decoder_alpha"
-        return names
-
     def get_config(self):
         config = super().get_config()
         config.update(trainable_alpha=self.trainable_alpha)

@@ -12,10 +12,10 @@ class MLPDecoder(TemporalDecoder):
     """Flatten `[B, T·K]` → fc layers (elu) → fc K (linear).
 
     As the original: hidden layers are TF1 `fully_connected` (Xavier
-    weights, zero biases, no weight decay; variables `mlp_decoder/fc<i>/
-    {weights,biases}`, i from 1); the final layer `mlp_decoder/fc_final`
-    has L2 weight decay on weights and biases (TF1 `l2_regularizer`
-    convention, i.e. Keras L2(weight_decay / 2)). T and K must be static.
+    weights, zero biases, no weight decay; weights `fc<i>_weights`,
+    `fc<i>_biases`, i from 1); the final layer (`fc_final_*`) has L2
+    weight decay on weights and biases (TF1 `l2_regularizer` convention,
+    i.e. Keras L2(weight_decay / 2)). T and K must be static.
 
     Args:
         hidden_units: sizes of the hidden layers (default one of 250).
@@ -81,13 +81,6 @@ class MLPDecoder(TemporalDecoder):
             if i < last:
                 x = self._activation_fn(x)
         return x
-
-    def _all_tf1_names(self):
-        names = super()._all_tf1_names()
-        for name in self._layer_names():
-            names[f"{name}_weights"] = f"mlp_decoder/{name}/weights"
-            names[f"{name}_biases"] = f"mlp_decoder/{name}/biases"
-        return names
 
     def get_config(self):
         config = super().get_config()

@@ -56,11 +56,6 @@ class ThresholdDecoder(BetaDecoder):
     def decode(self, logits):
         return self.take_steps(logits, self.selected_steps(logits))
 
-    def _all_tf1_names(self):
-        names = super()._all_tf1_names()
-        names["decoder_threshold"] = "decoder_threshold"
-        return names
-
     def get_config(self):
         config = super().get_config()
         config.update(threshold=self.threshold,

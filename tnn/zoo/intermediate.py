@@ -6,7 +6,8 @@ the cell. `rgc_intermediate`: a plain backbone with the median reciprocal
 gated cell in conv4–conv10 and five long-range feedback edges.
 """
 
-from tnn.cells.median_reciprocal_gated_cell import MEDIAN_KERNEL_SCALE
+from tnn.cells.median_reciprocal_gated_cell import (
+    MEDIAN_GATE, MEDIAN_KERNEL_SCALE, MEDIAN_TAU, MEDIAN_WEIGHT_DECAY)
 from tnn.zoo.layers import (
     DROPOUT, ELU, MAX_POOL, XAVIER, conv, readout_init, resnet_unit)
 
@@ -48,6 +49,30 @@ RGC_WIDTHS = dict(zip(LAYERS, (64, 128, 128, 128, 128, 256, 256, 256, 512,
 RGC_POOLED = POOLED
 RGC_FEEDBACK = (("conv8", "conv5"), ("conv9", "conv6"), ("conv10", "conv7"),
                 ("conv7", "conv6"), ("conv10", "conv9"))
+
+# The median cell of rgc_intermediate in the zoo's own kwargs (the memory
+# kwargs of `tnn_median_ReciprocalGateCell`): `median_rgcell_cfg.py` with
+# `model_func`'s feedback overrides (identity feedback into "out", 1×1
+# plain conv). `MedianReciprocalGatedCell`'s defaults are these values.
+MEDIAN_RGC_CONFIG = {
+    "tau_depth_separable": True, "tau_filter_size": 7.0,
+    "residual_to_out_gate": False, "feedback_activation": "identity",
+    "residual_to_cell_gate": False, "out_residual": True,
+    "feedback_depth_separable": False, "tau_nonlinearity": "sigmoid",
+    "ff_depth_separable": False, "gate_nonlinearity": "tanh",
+    "cell_to_out": False, "input_to_cell": True, "cell_residual": False,
+    "in_out_depth_separable": False, "layer_norm": False,
+    "input_activation": "elu", "ff_filter_size": 2.0,
+    "feedback_filter_size": 1, "feedback_entry": "out",
+    "input_to_out": True, "in_out_filter_size": 3.0,
+    "tau_offset": MEDIAN_TAU, "tau_multiplier": -MEDIAN_TAU,
+    "tau_bias": 4.147336708899556, "out_activation": "elu",
+    "weight_decay": MEDIAN_WEIGHT_DECAY,
+    "kernel_initializer": "variance_scaling",
+    "kernel_initializer_kwargs": {"scale": MEDIAN_KERNEL_SCALE},
+    "cell_depth": 64, "gate_depth_separable": True, "gate_filter_size": 7.0,
+    "gate_offset": MEDIAN_GATE, "gate_multiplier": -MEDIAN_GATE,
+    "gate_bias": 2.776542926439013, "cell_activation": "elu"}
 
 
 def _readout(num_classes):

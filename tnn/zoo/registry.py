@@ -2,7 +2,9 @@
 
 Registered models are data: a function returning a `GraphSpec` dict plus
 default presentation settings. The 14 convrnns zoo architectures (§4) are
-registered here, with the presentation they were trained with (§5.2).
+registered here, with the presentation they were trained with (§5.2); the
+presets are in `tnn.zoo.presets`, the released checkpoints in
+`tnn.zoo.released`.
 
     import tnn
     tnn.list_models("rgc*")
@@ -16,14 +18,8 @@ import functools
 
 from tnn import zoo
 from tnn.graphs.tnn_graph import TNNGraph
+from tnn.zoo.presets import presentation_settings
 
-# §5.2: image on for `image_off` steps then blank; 'neural' = 100 ms on,
-# 260 ms analysed at 10 ms per step; 'constant' keeps the image on.
-PRESENTATIONS = {
-    "default": {},
-    "neural": {"times": 26, "image_off": 10},
-    "constant": {"image_off": None},
-}
 _UNSET = object()
 
 
@@ -81,8 +77,9 @@ def create_model(name, input_shape=(224, 224, 3), num_classes=1000,
         input_shape: `(H, W, C)` of the images (the zoo used 224×224×3; the
             shallow readout needs about ≥ 65 px, the intermediate ≥ 32 px).
         num_classes: readout units.
-        presentation: "default" (the model's training presentation),
-            "neural" (26 steps, image off at 10) or "constant".
+        presentation: a preset of `tnn.zoo.presets.PRESENTATIONS`:
+            "default" (the model's training presentation), "neural" (26
+            steps, image off at 10) or "constant".
         times, image_off: override the presentation's values.
         cells: optional `{node: cell spec or None}` replacing the cells of
             those nodes (e.g. `{"conv4": {"cell": "ConvLSTMCell",
@@ -93,11 +90,8 @@ def create_model(name, input_shape=(224, 224, 3), num_classes=1000,
             `share_pre_stimulus`, `remat`, `name`, `dtype`).
     """
     entry = get_entry(name)
-    if presentation not in PRESENTATIONS:
-        raise ValueError(f"Unknown presentation {presentation!r}; use one of "
-                         f"{sorted(PRESENTATIONS)}.")
-    settings = {"times": entry.times, "image_off": entry.image_off}
-    settings.update(PRESENTATIONS[presentation])
+    settings = presentation_settings(presentation, entry.times,
+                                     entry.image_off)
     if times is not None:
         settings["times"] = times
     if image_off is not _UNSET:

@@ -25,7 +25,33 @@ def _same(cell, **kwargs):
             for layer in CELL_LAYERS}
 
 
-# §4.1 "Cell settings per model"; lstm from convrnns/configs/lstm_shallow.npz.
+# rgc_shallow's Reciprocal Gated Cell settings (§4.1: sigmoid gates, elu,
+# input_to_cell, residual_to_out_gate); `tnn.zoo.small_models` uses them too.
+RGC_SETTINGS = {
+    "tau_filter_size": 3, "gate_filter_size": 3, "ff_filter_size": 3,
+    "input_to_cell": True, "residual_to_out_gate": True,
+    "tau_offset": 1.0, "tau_multiplier": -1.0, "gate_offset": 1.0,
+    "gate_multiplier": -1.0, "tau_nonlinearity": "sigmoid",
+    "gate_nonlinearity": "sigmoid", "cell_activation": "elu",
+    "out_activation": "elu"}
+
+# convrnns/configs/lstm_shallow.npz, model_params.layer_params[layer]
+# ["cell_params"]: out_depth, filter_size, forget_bias, use_peepholes,
+# bias_initializer value, kernel_initializer scale, weight_decay.
+LSTM_NPZ_CELLS = {
+    "conv3": (128, 2, 1.3561755203084322, False, 1.6427688907776656,
+              0.7008842622125534, 5.434329000564743e-06),
+    "conv4": (256, 3, 0.977962918535079, True, -1.166018906771675,
+              1.8314561102978617, 7.612613874483112e-06),
+    "conv5": (256, 4, 0.9249280259963113, False, -1.3495015766804237,
+              0.8937636886958731, 3.038054940623377e-06),
+}
+# The npz's model_params.ff_weight_decay and
+# ff_kernel_initializer_kwargs["scale"] (the feed-forward convs).
+LSTM_NPZ_FF = {"weight_decay": 3.479540054405051e-06,
+               "kernel_scale": 1.7261410620368636}
+
+# §4.1 "Cell settings per model"; lstm from `LSTM_NPZ_CELLS`.
 CELLS = {
     "timedecay": {layer: {"cell": "TimeDecayCell", "decay_init": 0.0,
                           "learnable": True} for layer in CELL_LAYERS},
@@ -46,13 +72,7 @@ CELLS = {
                 # The peepholes are created in the kernel initializer's scope.
                 "kernel_initializer": _scaled(scale),
                 "peephole_initializer": _scaled(scale)}
-        for layer, f, k, fb, peep, b, scale, wd in (
-            ("conv3", 128, 2, 1.3561755203084322, False, 1.6427688907776656,
-             0.7008842622125534, 5.434329000564743e-06),
-            ("conv4", 256, 3, 0.977962918535079, True, -1.166018906771675,
-             1.8314561102978617, 7.612613874483112e-06),
-            ("conv5", 256, 4, 0.9249280259963113, False, -1.3495015766804237,
-             0.8937636886958731, 3.038054940623377e-06))},
+        for layer, (f, k, fb, peep, b, scale, wd) in LSTM_NPZ_CELLS.items()},
     "intersectionrnn": _same("ConvIntersectionRNNCell", kernel_size=3,
                              forget_bias=1.0, kernel_initializer=dict(XAVIER),
                              weight_decay=_DECAY, bias_weight_decay=_DECAY),
@@ -61,15 +81,8 @@ CELLS = {
                    bias_weight_decay=_DECAY),
     "rgc": {
         layer: {"cell": "ReciprocalGatedCell", "filters": WIDTHS[layer],
-                "cell_depth": WIDTHS[layer], "tau_filter_size": 3,
-                "gate_filter_size": 3, "ff_filter_size": 3,
-                "input_to_cell": True, "residual_to_out_gate": True,
-                "tau_offset": 1.0, "tau_multiplier": -1.0,
-                "gate_offset": 1.0, "gate_multiplier": -1.0,
-                "tau_nonlinearity": "sigmoid",
-                "gate_nonlinearity": "sigmoid", "cell_activation": "elu",
-                "out_activation": "elu", "kernel_initializer": dict(XAVIER),
-                "weight_decay": _DECAY}
+                "cell_depth": WIDTHS[layer], **RGC_SETTINGS,
+                "kernel_initializer": dict(XAVIER), "weight_decay": _DECAY}
         for layer in CELL_LAYERS},
 }
 
@@ -77,8 +90,7 @@ CELLS = {
 # feed the cells a linear conv (§4.1 "act in conv").
 CELL_INPUT_ACTIVATION = {"rgc": "elu"}
 # lstm_shallow's npz overrides the feed-forward convs' decay and init scale.
-FF_OVERRIDES = {"lstm": {"weight_decay": 3.479540054405051e-06,
-                         "kernel_scale": 1.7261410620368636}}
+FF_OVERRIDES = {"lstm": LSTM_NPZ_FF}
 
 
 def shallow_spec(cell_type, num_classes=1000, input_shape=(224, 224, 3)):

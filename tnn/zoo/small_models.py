@@ -2,14 +2,14 @@
 
 `small_convrnn` is a chain `conv1 → … → convN → readout` whose conv
 nodes (from `cell_from` on) carry a Reciprocal Gated Cell with the
-`rgc_shallow` settings (§4.1: sigmoid gates, elu, input_to_cell,
-residual_to_out_gate), each node followed by a 2×2 max pool; the readout
-is a dense layer on the flattened last map. `small_feedforward` is the
-same chain with the cells removed and every conv widened by one common
-factor so that both models have (nearly) the same number of parameters,
-the control of Spoerer et al. (2017, reference App. D). Both are unrolled
-over time like any `TNNGraph`; the feedforward control's readout is
-constant once the image has reached it.
+`rgc_shallow` settings (`tnn.zoo.shallow.RGC_SETTINGS`, §4.1: sigmoid
+gates, elu, input_to_cell, residual_to_out_gate), each node followed by
+a 2×2 max pool; the readout is a dense layer on the flattened last map.
+`small_feedforward` is the same chain with the cells removed and every
+conv widened by one common factor so that both models have (nearly) the
+same number of parameters, the control of Spoerer et al. (2017, reference
+App. D). Both are unrolled over time like any `TNNGraph`; the feedforward
+control's readout is constant once the image has reached it.
 
     model = small_convrnn(input_shape=(32, 32, 1), num_classes=10)
     control = small_feedforward(input_shape=(32, 32, 1), num_classes=10)
@@ -20,17 +20,10 @@ import math
 import gin
 
 from tnn.graphs.tnn_graph import TNNGraph
+from tnn.zoo.layers import MAX_POOL
+from tnn.zoo.shallow import RGC_SETTINGS
 
 DEFAULT_WIDTHS = (16, 32, 48)
-RGC_SETTINGS = {
-    "tau_filter_size": 3, "gate_filter_size": 3, "ff_filter_size": 3,
-    "input_to_cell": True, "residual_to_out_gate": True,
-    "tau_offset": 1.0, "tau_multiplier": -1.0, "gate_offset": 1.0,
-    "gate_multiplier": -1.0, "tau_nonlinearity": "sigmoid",
-    "gate_nonlinearity": "sigmoid", "cell_activation": "elu",
-    "out_activation": "elu"}
-MAX_POOL = {"layer": "max_pool", "pool_size": 2, "strides": 2,
-            "padding": "same"}
 
 
 def _check_widths(widths):

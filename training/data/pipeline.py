@@ -5,12 +5,18 @@ import tensorflow as tf
 AUTOTUNE = tf.data.AUTOTUNE
 
 
+def check_positive_int(value, name, note=""):
+    """`value` if it is an int >= 1 (not a bool), else a ValueError naming
+    `name` (and `note`, e.g. " (square images)")."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int{note}, got "
+                         f"{value!r}.")
+    return value
+
+
 def check_batch_size(batch_size):
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or (
-            batch_size < 1):
-        raise ValueError(f"batch_size must be a positive int, got "
-                         f"{batch_size!r}.")
-    return batch_size
+    """`batch_size` if it is a positive int, else a ValueError."""
+    return check_positive_int(batch_size, "batch_size")
 
 
 def check_seed(seed):
@@ -42,10 +48,7 @@ def build_pipeline(dataset, map_fn, batch_size, training, seed=None,
     """
     check_batch_size(batch_size)
     check_seed(seed)
-    if isinstance(shuffle_buffer, bool) or not isinstance(
-            shuffle_buffer, int) or shuffle_buffer < 1:
-        raise ValueError(f"shuffle_buffer must be a positive int, got "
-                         f"{shuffle_buffer!r}.")
+    check_positive_int(shuffle_buffer, "shuffle_buffer")
     if drop_remainder is None:
         drop_remainder = bool(training)
     if training:

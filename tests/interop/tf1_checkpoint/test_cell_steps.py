@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 import tnn
-from tests.interop.helpers import GRAPHS, write_tf1_checkpoint, zoo_arrays
+from tests.interop.helpers import write_tf1_checkpoint, zoo_arrays
 from tests.numpy_reference import (
     MEDIAN_GATE as GATE, MEDIAN_TAU as TAU, conv2d_same, elu, layer_norm,
     separable_same, sigmoid)
@@ -39,11 +39,11 @@ def _step(cell, x, states, **extra):
 
 
 @pytest.mark.large
-def test_lstm_shallow_steps(tmp_path):
+def test_lstm_shallow_steps(tmp_path, original_graphs):
     """conv3 (2×2 kernel: even SAME padding; LN) and conv4 (LN and 14×14
     spatial peepholes on c_{t-1}) of lstm_shallow at 224 px."""
     model, ckpt = _convert(tmp_path, "lstm_shallow")
-    npz = np.load(GRAPHS / "convrnns_lstm_shallow.npz", allow_pickle=True)
+    npz = np.load(original_graphs / "convrnns_lstm_shallow.npz", allow_pickle=True)
     layers = npz["arr_0"][()]["model_params"]["layer_params"]
     rng = np.random.default_rng(4)
     for node, size, c_in, depth in (("conv3", 28, 256, 128),

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import tnn
-from tests.interop.helpers import appendix_a, write_tf1_checkpoint, zoo_arrays
+from tests.interop.expected import APPENDIX_A
+from tests.interop.helpers import write_tf1_checkpoint, zoo_arrays
 from tnn.interop.tf1_checkpoint import (
     CheckpointMismatchError, from_tf1_checkpoint, load_tf1_weights,
     variable_map)
@@ -32,7 +33,7 @@ def test_real_checkpoint_round_trip_with_momentum_and_global_step(
     _, arrays = timedecay
     names = {n for n in arrays if not n.endswith("/Momentum")} - {
         "global_step"}
-    assert names == set(appendix_a()["timedecay_shallow"])
+    assert names == set(APPENDIX_A["timedecay_shallow"])
     prefix = write_tf1_checkpoint(tmp_path / "model.ckpt", arrays)
     model = from_tf1_checkpoint(prefix, "timedecay_shallow",
                                 input_shape=(72, 72, 3))
@@ -85,7 +86,7 @@ def test_nonzero_pass_through_memory_and_decoder_variables_refused(
 def test_peephole_shape_depends_on_input_size():
     # Checkpoint shapes from Appendix A (224 input); model built at 72 px.
     arrays = {n: np.zeros(s, "float32")
-              for n, (s, _) in appendix_a()["lstm_shallow"].items()}
+              for n, (s, _) in APPENDIX_A["lstm_shallow"].items()}
     with pytest.raises(CheckpointMismatchError) as info:
         from_tf1_checkpoint(arrays, "lstm_shallow", input_shape=(72, 72, 3))
     message = str(info.value)

@@ -1,16 +1,15 @@
-"""TF1 names of all 14 zoo architectures: the converter's map against an
-independent parse of the reference's Appendix A, then an exact round trip
-of every weight through a synthetic checkpoint (values held in memory)."""
+"""TF1 names of all 14 zoo architectures: the converter's map against the
+reference's Appendix A (literals in `tests.interop.expected`), then an
+exact round trip of every weight through a synthetic checkpoint (values
+held in memory)."""
 
 import numpy as np
 import pytest
 
 import tnn
-from tests.interop.helpers import appendix_a, parameter_counts
+from tests.interop.expected import APPENDIX_A as APPENDIX
+from tests.interop.expected import PARAMETER_COUNTS as COUNTS
 from tnn.interop.tf1_checkpoint import load_tf1_weights, variable_map
-
-APPENDIX = appendix_a()
-COUNTS = parameter_counts()
 
 
 def test_appendix_a_and_parameter_counts_agree():

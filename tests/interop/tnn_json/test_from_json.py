@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from tests.interop.helpers import GRAPHS, conv2d_same
+from tests.numpy_reference import conv2d_same
 from tnn.interop.tnn_json import (
     TNNJSONError, from_tnn_json, spec_from_tnn_json)
 
 
-def _load(name):
-    return json.loads((GRAPHS / f"tnn_{name}.json").read_text())
+def _load(graphs, name):
+    return json.loads((graphs / f"tnn_{name}.json").read_text())
 
 
 def _resize_align_corners(x, size):
@@ -32,10 +32,10 @@ def _resize_align_corners(x, size):
 
 
 @pytest.mark.large
-def test_alexnet_oracles_and_bypass_concat():
+def test_alexnet_oracles_and_bypass_concat(original_graphs):
     """Appendix C: conv1 state 54×54×96, output 27×27×96, conv5 output
     7×7×256; a conv1 → conv3 bypass concatenates 14×14×(96 + 256)."""
-    model = from_tnn_json(GRAPHS / "tnn_alexnet.json",
+    model = from_tnn_json(original_graphs / "tnn_alexnet.json",
                           extra_edges=[("conv1", "conv3")])
     conv1 = model.graph_nodes["conv1"]
     assert conv1.cell is None   # decay-0 memory: its state is its input
@@ -64,8 +64,8 @@ def test_alexnet_oracles_and_bypass_concat():
                                               "rate": 0.5}
 
 
-def test_tnn_example_graphs_load():
-    lstm = spec_from_tnn_json(GRAPHS / "tnn_5L_imnet128_lstm345.json",
+def test_tnn_example_graphs_load(original_graphs):
+    lstm = spec_from_tnn_json(original_graphs / "tnn_5L_imnet128_lstm345.json",
                               cell_wrappers="tnn_ConvLSTMCell")
     nodes = {n["name"]: n for n in lstm["nodes"]}
     assert [nodes[f"conv{i}"]["cell"]["filters"] for i in (3, 4, 5)] == [
@@ -78,17 +78,18 @@ def test_tnn_example_graphs_load():
     assert drop == {"layer": "dropout", "rate": 0.0}
     assert nodes["imnetds"]["pre_memory"][-1]["units"] == 1001
 
-    recip = spec_from_tnn_json(GRAPHS / "tnn_5L_imnet128_recip345sig.json")
+    recip = spec_from_tnn_json(
+        original_graphs / "tnn_5L_imnet128_recip345sig.json")
     cell = {n["name"]: n["cell"] for n in recip["nodes"]}["conv5"]
     assert cell["cell"] == "ReciprocalGatedCell"
     assert (cell["filters"], cell["cell_depth"]) == (512, 512)
     assert cell["tau_nonlinearity"] == cell["gate_nonlinearity"] == "sigmoid"
     assert cell["input_to_cell"] and not cell["residual_to_out_gate"]
 
-    model = from_tnn_json(GRAPHS / "tnn_5L_imnet128_recip345sig.json",
+    model = from_tnn_json(original_graphs / "tnn_5L_imnet128_recip345sig.json",
                           input_shape=(32, 32, 3))
     assert model.output_shapes["imnetds"] == (1001,)
-    vanilla = from_tnn_json(GRAPHS / "tnn_VanillaRNN.json",
+    vanilla = from_tnn_json(original_graphs / "tnn_VanillaRNN.json",
                             cell_wrappers="tnn_ConvBasicCell")
     assert vanilla.spec.node("L1").harbor == {"channel_op": "add"}
     assert vanilla.graph_nodes["L2"].cell.variant == "tnn"
@@ -96,15 +97,15 @@ def test_tnn_example_graphs_load():
     images = np.random.default_rng(1).standard_normal(
         (2, 28, 28, 1)).astype("float32")
     assert np.asarray(vanilla(images)).shape == (2, 4, 10)
-    conv = from_tnn_json(GRAPHS / "tnn_mnist_conv.json")
+    conv = from_tnn_json(original_graphs / "tnn_mnist_conv.json")
     assert conv.output_shapes == {"conv1": (14, 14, 32),
                                   "conv2": (7, 7, 64), "fc1": (512,),
                                   "fc2": (10,)}
 
 
-def test_mnist_fc_matches_numpy():
+def test_mnist_fc_matches_numpy(original_graphs):
     """A 1-D input [784] becomes [1, 1, 784]; fc1 → relu → fc2."""
-    model = from_tnn_json(GRAPHS / "tnn_mnist_fc.json")
+    model = from_tnn_json(original_graphs / "tnn_mnist_fc.json")
     assert model.graph_input_shape == (1, 1, 784)
     x = np.random.default_rng(2).standard_normal((3, 1, 1, 784)).astype(
         "float32")
@@ -117,11 +118,11 @@ def test_mnist_fc_matches_numpy():
     np.testing.assert_allclose(out[:, 1], expected, rtol=1e-4, atol=1e-4)
 
 
-def test_memory_decay_recursion():
+def test_memory_decay_recursion(original_graphs):
     """Appendix C: a memory with decay 0.5 follows s_t = 0.5 s_{t-1} + x_t
     exactly over 6 steps (mnist_conv's conv1 with that memory; the node
     output is max_pool(relu(s_t)))."""
-    graph = _load("mnist_conv")
+    graph = _load(original_graphs, "mnist_conv")
     graph["nodes"][0]["memory"] = {"function": "memory", "memory_decay": 0.5,
                                    "trainable": False}
     graph["nodes"] = graph["nodes"][:2]          # conv1 -> conv2
@@ -143,8 +144,8 @@ def test_memory_decay_recursion():
                                atol=1e-4)
 
 
-def _vanilla():
-    return _load("VanillaRNN")
+def _vanilla(graphs):
+    return _load(graphs, "VanillaRNN")
 
 
 def _edit(graph, path, value):
@@ -196,14 +197,14 @@ BAD = [
 
 @pytest.mark.parametrize("path, value, message", BAD,
                          ids=[f"{p[-1]}={v!r}" for p, v, _ in BAD])
-def test_malformed_files_fail_clearly(path, value, message):
-    graph = _edit(_vanilla(), path, value)
+def test_malformed_files_fail_clearly(path, value, message, original_graphs):
+    graph = _edit(_vanilla(original_graphs), path, value)
     with pytest.raises(TNNJSONError, match=message):
         spec_from_tnn_json(graph, cell_wrappers="tnn_ConvBasicCell")
 
 
-def test_graph_level_errors(tmp_path):
-    graph = _vanilla()
+def test_graph_level_errors(tmp_path, original_graphs):
+    graph = _vanilla(original_graphs)
     graph["nodes"].append(dict(copy.deepcopy(graph["nodes"][2]),
                                name="orphan"))
     with pytest.raises(TNNJSONError, match=r"node\(s\) \['orphan'\] appear "
@@ -220,34 +221,37 @@ def test_graph_level_errors(tmp_path):
         spec_from_tnn_json(tmp_path / "missing.json")
     with pytest.raises(TNNJSONError, match=r"extra edge \('L2', 'L7'\): "
                                            r"refers to unknown node 'L7'"):
-        spec_from_tnn_json(_vanilla(), cell_wrappers="tnn_ConvBasicCell",
+        spec_from_tnn_json(_vanilla(original_graphs),
+                           cell_wrappers="tnn_ConvBasicCell",
                            extra_edges=[("L2", "L7")])
 
 
-def test_cell_choice_errors():
+def test_cell_choice_errors(original_graphs):
     with pytest.raises(TNNJSONError, match=r"node 'L1' memory: the memory "
                                            r"kwargs .* do not say which.*"
                                            r"cell_wrappers=\{'L1'"):
-        spec_from_tnn_json(_vanilla())
+        spec_from_tnn_json(_vanilla(original_graphs))
     with pytest.raises(TNNJSONError, match=r"unknown cell wrapper "
                                            r"'tnn_ConvLSTM'; supported"):
-        spec_from_tnn_json(_vanilla(), cell_wrappers={"L1": "tnn_ConvLSTM"})
+        spec_from_tnn_json(_vanilla(original_graphs),
+                           cell_wrappers={"L1": "tnn_ConvLSTM"})
     with pytest.raises(TNNJSONError, match=r"missing required argument\(s\) "
                                            r"\['ff_filter_size'\].*zoo_model="):
-        spec_from_tnn_json(GRAPHS / "convrnns_rgc_intermediate.json")
+        spec_from_tnn_json(
+            original_graphs / "convrnns_rgc_intermediate.json")
     with pytest.raises(TNNJSONError, match=r"zoo_model 'rgc_intermediate' is "
                                            r"a 11-node architecture but the "
                                            r"JSON graph has 6 nodes"):
-        spec_from_tnn_json(GRAPHS / "convrnns_rgc_shallow.json",
+        spec_from_tnn_json(original_graphs / "convrnns_rgc_shallow.json",
                            zoo_model="rgc_intermediate")
     with pytest.raises(TNNJSONError, match=r"unknown zoo_model "
                                            r"'rgc_intermediate_tmaxconf'"):
-        spec_from_tnn_json(GRAPHS / "convrnns_rgc_intermediate.json",
+        spec_from_tnn_json(original_graphs / "convrnns_rgc_intermediate.json",
                            zoo_model="rgc_intermediate_tmaxconf")
 
 
-def test_declared_memory_shape_is_checked():
-    graph = _vanilla()
+def test_declared_memory_shape_is_checked(original_graphs):
+    graph = _vanilla(original_graphs)
     graph["nodes"][1]["memory"]["shape"] = [13, 13]
     with pytest.raises(TNNJSONError, match=r"node 'L2' declares memory shape "
                                            r"\[13, 13\] but its pre-memory "

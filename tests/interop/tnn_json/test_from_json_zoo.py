@@ -1,5 +1,7 @@
 """The convrnns zoo JSON files: §4.4 parameter counts, Appendix A variables,
-and the same model as `tnn.create_model` (weights layout and outputs)."""
+and the same model as `tnn.create_model` (weights layout and outputs).
+
+Every test reads the original JSON files (`original_graphs` fixture)."""
 
 import warnings
 
@@ -7,32 +9,33 @@ import numpy as np
 import pytest
 
 import tnn
-from tests.interop.helpers import GRAPHS, appendix_a, parameter_counts
+from tests.interop.expected import APPENDIX_A as APPENDIX
+from tests.interop.expected import PARAMETER_COUNTS as COUNTS
 from tnn.interop.tf1_checkpoint import variable_map
 from tnn.interop.tnn_json import from_tnn_json, spec_from_tnn_json
 from tnn.interop.tnn_json.zoo import LSTM_SHALLOW_CELL_PARAMS, LSTM_SHALLOW_FF
 
-COUNTS = parameter_counts()
-APPENDIX = appendix_a()
 VARIANTS = {"rgc_intermediate_t22": "rgc_intermediate",
             "ugrnn_intermediate_t30": "ugrnn_intermediate"}
 
 
-def _path(name):
-    return GRAPHS / f"convrnns_{name}.json"
+@pytest.fixture
+def path(original_graphs):
+    """`path(name)`: the zoo JSON file of `name`."""
+    return lambda name: original_graphs / f"convrnns_{name}.json"
 
 
-def test_every_zoo_file_is_a_registered_model():
+def test_every_zoo_file_is_a_registered_model(original_graphs):
     files = sorted(p.stem[len("convrnns_"):]
-                   for p in GRAPHS.glob("convrnns_*.json"))
+                   for p in original_graphs.glob("convrnns_*.json"))
     assert files == sorted(set(COUNTS) | set(VARIANTS))
     assert set(files) <= set(tnn.list_models())
 
 
 @pytest.mark.large
 @pytest.mark.parametrize("name", sorted(COUNTS))
-def test_counts_and_tf1_variables_at_224(name):
-    model = from_tnn_json(_path(name), zoo_model=name)
+def test_counts_and_tf1_variables_at_224(name, path):
+    model = from_tnn_json(path(name), zoo_model=name)
     assert model.count_params() == COUNTS[name]
     vmap = variable_map(model)
     names = {f"tnn_model/{n}": s for n, s in vmap.expected_shapes().items()}
@@ -42,13 +45,13 @@ def test_counts_and_tf1_variables_at_224(name):
 
 @pytest.mark.large
 @pytest.mark.parametrize("name", sorted(COUNTS))
-def test_same_model_as_create_model(name):
+def test_same_model_as_create_model(name, path):
     """Same weight paths/shapes/trainability, same outputs of every node for
     the same weights, same presentation."""
     size = 72 if name.endswith("shallow") else 32
     shape = (size, size, 3)
     zoo = tnn.create_model(name, input_shape=shape)
-    imported = from_tnn_json(_path(name), zoo_model=name, input_shape=shape)
+    imported = from_tnn_json(path(name), zoo_model=name, input_shape=shape)
     layout = [(w.path, tuple(w.shape), w.trainable) for w in zoo.weights]
     assert sorted(layout) == sorted(
         (w.path, tuple(w.shape), w.trainable) for w in imported.weights)
@@ -71,21 +74,22 @@ def test_same_model_as_create_model(name):
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_long_unroll_variants(variant):
+def test_long_unroll_variants(variant, path):
     base = VARIANTS[variant]
-    assert spec_from_tnn_json(_path(variant), zoo_model=variant) == \
-        spec_from_tnn_json(_path(base), zoo_model=base)
+    assert spec_from_tnn_json(path(variant), zoo_model=variant) == \
+        spec_from_tnn_json(path(base), zoo_model=base)
     entry = tnn.zoo.registry.get_entry(variant)
-    model = from_tnn_json(_path(variant), zoo_model=variant,
+    model = from_tnn_json(path(variant), zoo_model=variant,
                           input_shape=(32, 32, 3))
     assert (model.times, model.image_off) == (entry.times, None)
     assert model.name == variant
 
 
-def test_lstm_shallow_overrides_equal_the_npz():
+def test_lstm_shallow_overrides_equal_the_npz(original_graphs, path):
     """The built-in lstm_shallow settings are the npz's, and passing the
     npz's layer_params gives the same cells."""
-    npz = np.load(GRAPHS / "convrnns_lstm_shallow.npz", allow_pickle=True)
+    npz = np.load(original_graphs / "convrnns_lstm_shallow.npz",
+                  allow_pickle=True)
     params = npz["arr_0"][()]["model_params"]
     layers = {k: v for k, v in params["layer_params"].items() if v}
     assert {k: dict(v["cell_params"]) for k, v in layers.items()} == \
@@ -93,10 +97,10 @@ def test_lstm_shallow_overrides_equal_the_npz():
     assert params["ff_weight_decay"] == LSTM_SHALLOW_FF["weight_decay"]
     assert params["ff_kernel_initializer_kwargs"]["scale"] == \
         LSTM_SHALLOW_FF["kernel_init_kwargs"]["scale"]
-    from_zoo = spec_from_tnn_json(_path("lstm_shallow"),
+    from_zoo = spec_from_tnn_json(path("lstm_shallow"),
                                   zoo_model="lstm_shallow")
     from_npz = spec_from_tnn_json(
-        _path("lstm_shallow"), cell_wrappers="tnn_ConvLSTMCell",
+        path("lstm_shallow"), cell_wrappers="tnn_ConvLSTMCell",
         layer_params={k: {"cell_params": dict(v["cell_params"])}
                       for k, v in layers.items()})
     cells = {n["name"]: n["cell"] for n in from_zoo["nodes"]}
@@ -111,8 +115,8 @@ def test_lstm_shallow_overrides_equal_the_npz():
         1.7261410620368636
 
 
-def test_zoo_cell_choice_and_feedback():
-    spec = spec_from_tnn_json(_path("rgc_intermediate"),
+def test_zoo_cell_choice_and_feedback(path):
+    spec = spec_from_tnn_json(path("rgc_intermediate"),
                               zoo_model="rgc_intermediate")
     cells = {n["name"]: n["cell"] for n in spec["nodes"]}
     assert [n for n, c in cells.items() if c] == [f"conv{i}"
@@ -127,7 +131,7 @@ def test_zoo_cell_choice_and_feedback():
         ("conv8", "conv5"), ("conv9", "conv6"), ("conv10", "conv7"),
         ("conv7", "conv6"), ("conv10", "conv9")}
     assert len(spec["edges"]) == 15
-    plain = spec_from_tnn_json(_path("timedecay_shallow"))
+    plain = spec_from_tnn_json(path("timedecay_shallow"))
     assert [n["cell"] for n in plain["nodes"]] == [None, None] + [
         {"cell": "TimeDecayCell", "decay_init": 0.0, "learnable": True}] * 3 \
         + [None]

@@ -4,19 +4,16 @@
 (tnn/zoo/); `from_tnn_json(..., zoo_model=name)` from the original JSON
 files plus the zoo's Python overrides. Every layer and cell of the two must
 have the same configuration — initializers and weight decays included, so
-that training from scratch reproduces the original's set-up too.
+that training from scratch reproduces the original's set-up too. The
+original files come from the `original_graphs` fixture.
 """
 
 import json
-from pathlib import Path
 
 import pytest
 
 import tnn
 from tnn.interop.tnn_json import from_tnn_json
-
-GRAPHS = (Path(__file__).resolve().parents[4] / "shared" / "reference"
-          / "original_graphs")
 
 
 def layer_configs(model):
@@ -31,10 +28,10 @@ def layer_configs(model):
 
 
 @pytest.mark.parametrize("name", tnn.list_models())
-def test_zoo_table_equals_original_json(name):
+def test_zoo_table_equals_original_json(name, original_graphs):
     size = 72 if name.endswith("shallow") else 32
     ours = tnn.create_model(name, input_shape=(size, size, 3))
-    original = from_tnn_json(GRAPHS / f"convrnns_{name}.json",
+    original = from_tnn_json(original_graphs / f"convrnns_{name}.json",
                              zoo_model=name, input_shape=(size, size, 3))
     a, b = layer_configs(ours), layer_configs(original)
     assert sorted(a) == sorted(b)

@@ -9,8 +9,9 @@ Command line: `python -m training.convert_tf1 --ckpt PREFIX --model NAME
 
 from tnn.interop.tf1_checkpoint.checkpoint import (
     CheckpointMismatchError, from_tf1_checkpoint, load_tf1_weights)
-from tnn.interop.tf1_checkpoint.names import UnmappedWeightError, VariableMap, variable_map
-from tnn.interop.tf1_checkpoint.zoo_decoders import make_decoder, split_model_name
+from tnn.interop.tf1_checkpoint.names import (
+    UnmappedWeightError, VariableMap, variable_map)
+from tnn.zoo.released import make_decoder, split_model_name
 
 __all__ = ["from_tf1_checkpoint", "load_tf1_weights", "variable_map",
            "VariableMap", "CheckpointMismatchError", "UnmappedWeightError",

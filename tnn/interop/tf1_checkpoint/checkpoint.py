@@ -8,8 +8,9 @@
 
 The checkpoint is read with `tf.train.load_checkpoint` (TF2 reads TF1
 name-based checkpoints; no TF1 needed). TensorFlow is imported only when a
-checkpoint path is read, so `tnn.interop.tf1_checkpoint` itself stays backend-neutral; a
-`{TF1 name: array}` mapping can be given instead of a path.
+checkpoint path is read, so `tnn.interop.tf1_checkpoint` itself stays
+backend-neutral; a `{TF1 name: array}` mapping can be given instead of a
+path.
 
 Matching is strict, as the zoo loader: every Keras weight needs its TF1
 variable with the same shape; every checkpoint variable must be used, except
@@ -24,8 +25,9 @@ import os
 
 import numpy as np
 
+from tnn.interop.tf1_checkpoint import decoder_names
 from tnn.interop.tf1_checkpoint import names as names_lib
-from tnn.interop.tf1_checkpoint import zoo_decoders
+from tnn.zoo import released
 
 IGNORED_SUFFIXES = ("/Momentum",)
 IGNORED_NAMES = ("global_step",)
@@ -105,11 +107,11 @@ def _report(missing, unexpected, wrong, nonzero, model_label):
         hints.append("spatially sized weights (peepholes; kernels clipped "
                      "to small maps) depend on input_shape: the zoo "
                      "checkpoints were trained at (224, 224, 3)")
-    if any(n.split("/")[0] in zoo_decoders.DECODER_SCOPES
+    if any(n.split("/")[0] in decoder_names.DECODER_SCOPES
            for n, _ in unexpected):
         hints.append("decoder variables are present: use the model name "
                      "with its decoder suffix (" + ", ".join(
-                         f"_{s}" for s in zoo_decoders.SUFFIXES) + ")")
+                         f"_{s}" for s in released.SUFFIXES) + ")")
     if hints:
         lines.append("Hint: " + "; ".join(hints) + ".")
     return "\n".join(lines)
@@ -122,7 +124,8 @@ def load_tf1_weights(model, source, decoder=None, component_conv_nodes=None):
         model: a built `TNNGraph` with the checkpoint's architecture.
         source: checkpoint prefix, or a `{TF1 name: array}` mapping.
         decoder: temporal decoder whose variables the checkpoint holds.
-        component_conv_nodes: see `tnn.interop.tf1_checkpoint.names.variable_map`.
+        component_conv_nodes: see
+            `tnn.interop.tf1_checkpoint.names.variable_map`.
 
     Raises:
         CheckpointMismatchError: missing / unexpected / wrong-shape
@@ -164,9 +167,9 @@ def from_tf1_checkpoint(ckpt_prefix, model_name, **create_kwargs):
         ckpt_prefix: TF1 checkpoint prefix (e.g.
             `ckpts/rgc_intermediate/model.ckpt`), or a `{name: array}` dict.
         model_name: a registered model (`tnn.list_models()`), optionally with
-            a zoo decoder suffix: `_tmaxconf` (max-confidence decoder with a
-            trainable β) or `_dthresh` (threshold decoder), e.g.
-            `rgc_intermediate_t22_tmaxconf`.
+            a zoo decoder suffix (`tnn.zoo.released`): `_tmaxconf`
+            (max-confidence decoder with a trainable β) or `_dthresh`
+            (threshold decoder), e.g. `rgc_intermediate_t22_tmaxconf`.
         **create_kwargs: `tnn.create_model` arguments (`input_shape`,
             `presentation`, `times`, ...). Keep the default 224×224×3 input
             for `lstm_shallow` (its conv4 peepholes are 14×14) and
@@ -183,15 +186,15 @@ def from_tf1_checkpoint(ckpt_prefix, model_name, **create_kwargs):
     """
     from tnn.zoo import registry
 
-    base, suffix = zoo_decoders.split_model_name(model_name)
+    base, suffix = released.split_model_name(model_name)
     if base not in registry.list_models():
-        suffixes = ", ".join(f"_{s}" for s in zoo_decoders.SUFFIXES)
+        suffixes = ", ".join(f"_{s}" for s in released.SUFFIXES)
         raise ValueError(
             f"Unknown model {model_name!r}; use a registered model "
             f"({', '.join(registry.list_models())}), optionally with a "
             f"decoder suffix ({suffixes}).")
     model = registry.create_model(base, **create_kwargs)
-    decoder = (zoo_decoders.make_decoder(suffix, model)
+    decoder = (released.make_decoder(suffix, model)
                if suffix is not None else None)
     load_tf1_weights(model, ckpt_prefix, decoder)
     return model if decoder is None else (model, decoder)

@@ -16,7 +16,8 @@ Every name is relative to the zoo's `tnn_model/` scope:
                                      without a cell the non-trainable decay
                                      of the pass-through memory: optional,
                                      and it must be 0
-    probs/softmax_beta, ...          decoder variables (§8.4)
+    probs/softmax_beta, ...          decoder variables (§8.4), named by
+                                     `decoder_names`
 
 Spec index `i` equals the TF1 scope index because graph specs list one layer
 per original op (the zoo tables and `tnn.interop.tnn_json` keep dropout
@@ -28,6 +29,7 @@ import dataclasses
 import keras
 
 from tnn.graphs.layers import FlatDense, ResidualAdd
+from tnn.interop.tf1_checkpoint import decoder_names
 
 SCOPE = "tnn_model"
 
@@ -175,7 +177,8 @@ def variable_map(model, decoder=None, component_conv_nodes=None):
             targets += _cell_targets(node_name, node.cell)
     if decoder is not None:
         by_name = {w.name: w for w in decoder.weights}
-        for keras_name, tf1 in decoder.tf1_variable_names().items():
+        names = decoder_names.tf1_variable_names(decoder)
+        for keras_name, tf1 in names.items():
             targets.append(_single(by_name[keras_name], tf1))
     _check_complete(model, decoder, targets)
     return VariableMap(targets, zero_memory)

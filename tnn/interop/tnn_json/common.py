@@ -202,3 +202,9 @@ def initializer(kind, kwargs, where, what="kernel_init"):
         return _INITIALIZERS[kind](where, **kwargs)
     except TypeError:
         fail(where, f"bad {what} arguments {kwargs!r} for {kind!r}.")
+
+
+def weight_decay(value, where, what="weight_decay"):
+    """A weight decay: a number, with 0 and None meaning none (None)."""
+    value = number(value, where, what, allow_none=True)
+    return None if not value else value

@@ -16,6 +16,7 @@ not outputs; `model_func`, which only evaluates, ignores them).
 import dataclasses
 
 from tnn.interop.tnn_json import common as jc
+from tnn.zoo import intermediate, shallow
 
 # `str_to_cell`: wrapper per cell type (rgc: median cell in 11-layer models).
 WRAPPERS = {
@@ -28,10 +29,10 @@ WRAPPERS = {
     "rgc": "tnn_ReciprocalGateCell",
 }
 MEDIAN_WRAPPER = "tnn_median_ReciprocalGateCell"
-CELL_LAYERS = {6: ("conv3", "conv4", "conv5"),
-               11: tuple(f"conv{i}" for i in range(4, 11))}
+CELL_LAYERS = {6: shallow.CELL_LAYERS, 11: intermediate.CELL_LAYERS}
 
-# `configs/lstm_shallow.npz`, model_params.layer_params[...]["cell_params"].
+# `configs/lstm_shallow.npz`, model_params.layer_params[...]["cell_params"]
+# (the values are `tnn.zoo.shallow.LSTM_NPZ_CELLS`).
 LSTM_SHALLOW_CELL_PARAMS = {
     layer: {"filter_size": float(size), "weight_decay": decay,
             "forget_bias": forget, "kernel_initializer": "variance_scaling",
@@ -39,43 +40,16 @@ LSTM_SHALLOW_CELL_PARAMS = {
             "bias_initializer": "constant",
             "bias_initializer_kwargs": {"value": bias},
             "use_peepholes": peep, "out_depth": depth, "layer_norm": True}
-    for layer, size, decay, forget, scale, bias, peep, depth in (
-        ("conv3", 2, 5.434329000564743e-06, 1.3561755203084322,
-         0.7008842622125534, 1.6427688907776656, False, 128),
-        ("conv4", 3, 7.612613874483112e-06, 0.977962918535079,
-         1.8314561102978617, -1.166018906771675, True, 256),
-        ("conv5", 4, 3.038054940623377e-06, 0.9249280259963113,
-         0.8937636886958731, -1.3495015766804237, False, 256))}
+    for layer, (depth, size, forget, peep, bias, scale, decay)
+    in shallow.LSTM_NPZ_CELLS.items()}
 # The npz's model_params.ff_weight_decay / ff_kernel_initializer_kwargs.
-LSTM_SHALLOW_FF = {"weight_decay": 3.479540054405051e-06,
-                   "kernel_init_kwargs": {"scale": 1.7261410620368636}}
+LSTM_SHALLOW_FF = {
+    "weight_decay": shallow.LSTM_NPZ_FF["weight_decay"],
+    "kernel_init_kwargs": {"scale": shallow.LSTM_NPZ_FF["kernel_scale"]}}
 
 # The median cell's settings: `median_rgcell_cfg.py` with the feedback
-# overrides of `model_func` (identity feedback into "out", 1×1 plain conv).
-MEDIAN_CELL_PARAMS = {
-    "tau_depth_separable": True, "tau_filter_size": 7.0,
-    "residual_to_out_gate": False, "feedback_activation": "identity",
-    "residual_to_cell_gate": False, "out_residual": True,
-    "feedback_depth_separable": False, "tau_nonlinearity": "sigmoid",
-    "ff_depth_separable": False, "gate_nonlinearity": "tanh",
-    "cell_to_out": False, "input_to_cell": True, "cell_residual": False,
-    "in_out_depth_separable": False, "layer_norm": False,
-    "input_activation": "elu", "ff_filter_size": 2.0,
-    "feedback_filter_size": 1, "feedback_entry": "out",
-    "input_to_out": True, "in_out_filter_size": 3.0,
-    "tau_offset": 0.9219348064291611, "tau_multiplier": -0.9219348064291611,
-    "tau_bias": 4.147336708899556, "out_activation": "elu",
-    "weight_decay": 0.0002033999204146308,
-    "kernel_initializer": "variance_scaling",
-    "kernel_initializer_kwargs": {"scale": 0.6393378386273998},
-    "cell_depth": 64, "gate_depth_separable": True, "gate_filter_size": 7.0,
-    "gate_offset": 0.7006566684988862, "gate_multiplier": -0.7006566684988862,
-    "gate_bias": 2.776542926439013, "cell_activation": "elu"}
-
-# `median_rgcell_cfg.edges_5`.
-RGC_FEEDBACK_EDGES = (("conv8", "conv5"), ("conv9", "conv6"),
-                      ("conv10", "conv7"), ("conv7", "conv6"),
-                      ("conv10", "conv9"))
+# overrides of `model_func` (`tnn.zoo.intermediate.MEDIAN_RGC_CONFIG`).
+MEDIAN_CELL_PARAMS = intermediate.MEDIAN_RGC_CONFIG
 
 
 @dataclasses.dataclass
@@ -113,7 +87,8 @@ def zoo_settings(name, num_nodes, where):
     if name not in names:
         jc.fail(where, f"unknown zoo_model {name!r}; zoo models are "
                        f"{names} (decoders such as _tmaxconf are added by "
-                       f"tnn.interop.tf1_checkpoint / tnn.readouts, not by the graph).")
+                       f"tnn.interop.tf1_checkpoint / tnn.readouts, not by "
+                       f"the graph).")
     cell_type, depth = name.split("_")[:2]
     layers = 6 if depth == "shallow" else 11
     if num_nodes != layers:
@@ -128,7 +103,7 @@ def zoo_settings(name, num_nodes, where):
     if wrapper == MEDIAN_WRAPPER:
         layer_params = {n: {"cell_params": dict(MEDIAN_CELL_PARAMS)}
                         for n in cell_layers}
-        edges = RGC_FEEDBACK_EDGES
+        edges = intermediate.RGC_FEEDBACK  # median_rgcell_cfg.edges_5
     elif name == "lstm_shallow":
         layer_params = {n: {"cell_params": dict(p)}
                         for n, p in LSTM_SHALLOW_CELL_PARAMS.items()}

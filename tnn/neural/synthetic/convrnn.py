@@ -46,18 +46,21 @@ from keras import ops
 
 from tnn.graphs.tnn_graph import TNNGraph
 from tnn.zoo import small_models
+from tnn.zoo.presets import PRESENTATIONS
 from tnn.neural.synthetic import generator as synthetic_ventral
 from tnn.neural.features import extract_features, preprocess_stimuli
 from tnn.neural.dynamics.trainable import dynamics_variables
 
 DEFAULT_WIDTHS = (8, 16, 24, 32)
+NEURAL = PRESENTATIONS["neural"]    # 26 steps of 10 ms, image off at 10
 DEFAULT_FEEDBACK = (("conv4", "conv2"),)
 DEFAULT_AREA_NODES = (("V4", "conv2"), ("IT", "conv4"))
 
 
 @gin.configurable
 def ventral_convrnn(input_shape=(32, 32, 3), widths=DEFAULT_WIDTHS,
-                    feedback=DEFAULT_FEEDBACK, times=26, image_off=10,
+                    feedback=DEFAULT_FEEDBACK, times=NEURAL["times"],
+                    image_off=NEURAL["image_off"],
                     num_classes=10, name="ventral_convrnn"):
     """The demo ConvRNN (module docs) as a `TNNGraph`.
 
