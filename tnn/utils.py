@@ -118,3 +118,35 @@ def check_choice(value, name, choices):
         raise ValueError(f"{name} must be one of {tuple(choices)}, "
                          f"got {value!r}.")
     return value
+
+
+# Image normalisation (reference §5.1): ImageNet mean / std per channel.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# For single-channel images: the averages of the ImageNet constants.
+GRAYSCALE_MEAN = (sum(IMAGENET_MEAN) / 3.0,)
+GRAYSCALE_STD = (sum(IMAGENET_STD) / 3.0,)
+
+
+def normalization_constants(channels, mean=None, std=None):
+    """Checked per-channel `(mean, std)` tuples for `channels`-channel images.
+
+    Args:
+        channels: 1 or 3.
+        mean, std: per-channel constants (length C, or 1 to broadcast);
+            None: `IMAGENET_MEAN` / `IMAGENET_STD` for 3 channels,
+            `GRAYSCALE_MEAN` / `GRAYSCALE_STD` for 1 channel.
+    """
+    if mean is None:
+        mean = IMAGENET_MEAN if channels == 3 else GRAYSCALE_MEAN
+    if std is None:
+        std = IMAGENET_STD if channels == 3 else GRAYSCALE_STD
+    mean, std = tuple(float(m) for m in mean), tuple(float(s) for s in std)
+    for values, label in ((mean, "mean"), (std, "std")):
+        if len(values) not in (1, channels):
+            raise ValueError(
+                f"{label} must have 1 or {channels} entries for "
+                f"{channels}-channel images, got {values!r}.")
+    if min(std) <= 0:
+        raise ValueError(f"std must be positive, got {std!r}.")
+    return mean, std

@@ -2,14 +2,18 @@
 
 - `PARAMETER_COUNTS`: reference §4.4 "Parameter counts", trainable
   parameters of the 14 zoo architectures at 224×224×3 and 1000 classes.
-- `APPENDIX_A`: reference Appendix A, the TF1 checkpoint variables of the
-  14 architectures (`expected_variables_*.py`), as `{architecture: {full
-  TF1 name: (shape, trainable)}}`.
+- `APPENDIX_A`: reference Appendix A, "Predicted TF1 checkpoint variables
+  (name, shape) for every zoo architecture", copied as literal data into
+  `appendix_a_variables.json` (`{architecture: {name under tnn_model/:
+  {"shape": [...], "trainable": false for the entries marked (nt), the
+  decay-0 pass-through memories}}}`), as `{architecture: {full TF1 name:
+  (shape, trainable)}}`.
 """
 
-from tests.interop import (
-    expected_variables_intermediate, expected_variables_intermediate_2,
-    expected_variables_shallow)
+import json
+import pathlib
+
+VARIABLES_FILE = pathlib.Path(__file__).with_name("appendix_a_variables.json")
 
 # Reference §4.4 (rgc_intermediate: +1 trainable β for `*_tmaxconf`).
 PARAMETER_COUNTS = {
@@ -31,15 +35,12 @@ PARAMETER_COUNTS = {
 
 
 def _appendix_a():
-    tables = {}
-    for module in (expected_variables_shallow,
-                   expected_variables_intermediate,
-                   expected_variables_intermediate_2):
-        for name, variables in module.VARIABLES.items():
-            fixed = set(module.NON_TRAINABLE[name])
-            tables[name] = {f"tnn_model/{n}": (shape, n not in fixed)
-                            for n, shape in variables.items()}
-    return tables
+    with open(VARIABLES_FILE) as f:
+        tables = json.load(f)
+    return {arch: {f"tnn_model/{name}": (tuple(v["shape"]),
+                                         v.get("trainable", True))
+                   for name, v in variables.items()}
+            for arch, variables in tables.items()}
 
 
 APPENDIX_A = _appendix_a()

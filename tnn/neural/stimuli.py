@@ -11,11 +11,10 @@ TensorFlow.
 import numpy as np
 from keras import ops
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-# For single-channel images: the averages of the ImageNet constants.
-GRAYSCALE_MEAN = (sum(IMAGENET_MEAN) / 3.0,)
-GRAYSCALE_STD = (sum(IMAGENET_STD) / 3.0,)
+from tnn import utils
+
+IMAGENET_MEAN, IMAGENET_STD = utils.IMAGENET_MEAN, utils.IMAGENET_STD
+GRAYSCALE_MEAN, GRAYSCALE_STD = utils.GRAYSCALE_MEAN, utils.GRAYSCALE_STD
 
 
 def normalize(images, mean=None, std=None):
@@ -34,18 +33,7 @@ def normalize(images, mean=None, std=None):
     if channels not in (1, 3):
         raise ValueError(f"images must have 1 or 3 channels (last axis), "
                          f"got shape {tuple(images.shape)}.")
-    if mean is None:
-        mean = IMAGENET_MEAN if channels == 3 else GRAYSCALE_MEAN
-    if std is None:
-        std = IMAGENET_STD if channels == 3 else GRAYSCALE_STD
-    mean, std = tuple(float(m) for m in mean), tuple(float(s) for s in std)
-    for values, label in ((mean, "mean"), (std, "std")):
-        if len(values) not in (1, channels):
-            raise ValueError(
-                f"{label} must have 1 or {channels} entries for "
-                f"{channels}-channel images, got {values!r}.")
-    if min(std) <= 0:
-        raise ValueError(f"std must be positive, got {std!r}.")
+    mean, std = utils.normalization_constants(channels, mean, std)
     images = ops.cast(images, "float32")
     return ops.divide(ops.subtract(images, np.asarray(mean, np.float32)),
                       np.asarray(std, np.float32))

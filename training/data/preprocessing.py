@@ -23,11 +23,8 @@ import tensorflow as tf
 
 from tnn import utils
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-# For single-channel images: the averages of the ImageNet constants.
-GRAYSCALE_MEAN = (sum(IMAGENET_MEAN) / 3.0,)
-GRAYSCALE_STD = (sum(IMAGENET_STD) / 3.0,)
+IMAGENET_MEAN, IMAGENET_STD = utils.IMAGENET_MEAN, utils.IMAGENET_STD
+GRAYSCALE_MEAN, GRAYSCALE_STD = utils.GRAYSCALE_MEAN, utils.GRAYSCALE_STD
 DEFAULT_CROP_FRACTION = 0.875
 DEFAULT_SCALE = (0.08, 1.0)
 DEFAULT_RATIO = (3.0 / 4.0, 4.0 / 3.0)
@@ -116,18 +113,7 @@ def normalize(image, mean=None, std=None):
     """
     image = check_image(image, ranks=(3, 4))
     channels = image.shape[-1]
-    if mean is None:
-        mean = IMAGENET_MEAN if channels == 3 else GRAYSCALE_MEAN
-    if std is None:
-        std = IMAGENET_STD if channels == 3 else GRAYSCALE_STD
-    mean, std = tuple(float(m) for m in mean), tuple(float(s) for s in std)
-    for values, label in ((mean, "mean"), (std, "std")):
-        if len(values) not in (1, channels):
-            raise ValueError(
-                f"{label} must have 1 or {channels} entries for "
-                f"{channels}-channel images, got {values!r}.")
-    if min(std) <= 0:
-        raise ValueError(f"std must be positive, got {std!r}.")
+    mean, std = utils.normalization_constants(channels, mean, std)
     image = tf.cast(image, tf.float32)
     return (image - tf.constant(mean)) / tf.constant(std)
 
