@@ -28,6 +28,9 @@ Writes into `base_dir`:
                          recorded trajectories of example neurons
     dynamics.png, dynamics_trajectories.png   with --fit_dynamics
     logs/                TensorBoard summaries of all curves and the plots
+    dynamics/            with --fit_dynamics, the training of the dynamics
+                         (keras Model.fit): logs/ (TensorBoard,
+                         history.csv), checkpoints/, backup/ (resume)
     operative_config.gin the gin bindings in effect
     features.npz         with --save_features (reusable via --features)
 

@@ -116,6 +116,13 @@ def test_end_to_end_writes_report_plots_and_logs(demo, tmp_path,
     assert {"sweep/V4/conv2/score", "sweep/IT/ceiling", "dynamics/val_loss",
             "dynamics/IT/heldout_stimuli/recurrent_fit",
             "plots/sweep"} <= tags
+    # The dynamics trained through Model.fit: its own TensorBoard logs,
+    # CSV history and checkpoints; the backup is gone once it finished.
+    dynamics_dir = os.path.join(base, "dynamics")
+    assert os.path.isfile(os.path.join(dynamics_dir, "logs", "history.csv"))
+    assert os.path.isfile(os.path.join(dynamics_dir, "checkpoints",
+                                       "best.weights.h5"))
+    assert not os.path.exists(os.path.join(dynamics_dir, "backup"))
     with open(os.path.join(base, "operative_config.gin")) as f:
         assert "ventral_convrnn" in f.read()
     feats, ids, _ = nf.load_features(os.path.join(base, "features.npz"))

@@ -7,6 +7,10 @@ smallest mean squared leave-one-out error (first one on ties). As in
 scikit-learn, the Gram form is used when samples <= features and the
 covariance form otherwise, with scikit-learn's formulas for the
 leave-one-out errors.
+
+`covariance_eigh` / `eigen_ridge` solve centred problems for many alphas
+from one eigendecomposition of X'X (also the shared readouts of
+`tnn.neural.dynamics.readouts`).
 """
 
 import numpy as np
@@ -110,6 +114,27 @@ def kernel_ridge(gram, train_mask, targets, alphas, heldout_targets=None):
     return out
 
 
+def covariance_eigh(xc, yc):
+    """Eigendecomposition of `xc' xc` and the projected `xc' yc`.
+
+    Args:
+        xc: [n, D] centred rows; yc: [n, q] centred targets.
+
+    Returns:
+        (eigval [D], eigvec [D, D], eigvec' xc' yc [D, q]).
+    """
+    eigval, vec = np.linalg.eigh(xc.T @ xc)
+    return eigval, vec, vec.T @ (xc.T @ yc)
+
+
+def eigen_ridge(xc, yc, alphas):
+    """Ridge weights `[len(alphas), D, q]` of centred rows (no intercept),
+    one eigendecomposition for all alphas."""
+    eigval, vec, vt_xy = covariance_eigh(xc, yc)
+    return np.stack([vec @ (vt_xy / (eigval + a)[:, None])
+                     for a in alphas])
+
+
 def covariance_ridge(x_train, y_train, alphas, heldout_targets=None):
     """Ridge / RidgeCV of one problem in covariance form (samples > dims).
 
@@ -127,22 +152,21 @@ def covariance_ridge(x_train, y_train, alphas, heldout_targets=None):
     x_mean, y_mean = x_train.mean(axis=0), y_train.mean(axis=0)
     xc, yc = x_train - x_mean, y_train - y_mean
     n, dim = xc.shape
-    sigma = xc.T @ xc
     out = {"x_mean": x_mean, "y_mean": y_mean}
     extra = None
     if heldout_targets is not None:
         out["y_mean_heldout"] = heldout_targets.mean(axis=0)
         extra = heldout_targets - out["y_mean_heldout"]
     if alphas.size == 1:
+        sigma = xc.T @ xc
         factor = scipy.linalg.cho_factor(sigma + alphas[0] * np.eye(dim))
         out["coef"] = scipy.linalg.cho_solve(factor, xc.T @ yc)
         out["alpha"] = alphas[0]
         if extra is not None:
             out["coef_heldout"] = scipy.linalg.cho_solve(factor, xc.T @ extra)
         return out
-    eigval, vec = np.linalg.eigh(sigma)
+    eigval, vec, vt_xy = covariance_eigh(xc, yc)
     proj = xc @ vec
-    vt_xy = vec.T @ (xc.T @ yc)
     errors = []
     for alpha in alphas:
         d_inv = 1.0 / (eigval + alpha)

@@ -5,11 +5,11 @@ object label) and, per area, of the neurons into fitted and held-out
 neurons. Methods, all scored on the test stimuli (Pearson r per neuron and
 bin over stimuli, median over neurons):
 
-- "recurrent_fit": `neural_dynamics.DynamicsFit` trained on the training
-  stimuli and the fitted neurons (its own shared readouts).
+- "recurrent_fit": `tnn.neural.dynamics.fit.DynamicsFit` trained on the
+  training stimuli and the fitted neurons (its own shared readouts).
 - "feedforward_shared": the feed-forward control
-  (`neural_feedforward`: the same model with recurrence and feedback
-  zeroed) with a ridge readout shared across bins.
+  (`model.unroll(..., recurrence="off")`: the same model with recurrence
+  and feedback zeroed) with a ridge readout shared across bins.
 - "time_varied": an independent PLS mapping (25 components) per bin from
   the feed-forward control's features, the paper's "time-varied mapping".
 - "initial_shared" and "time_varied_initial": the same two mappings from
@@ -100,7 +100,7 @@ def compare_dynamics(data, model, area_nodes, step_offset=0,
                      test_fraction=0.2, heldout_fraction=0.25, seed=0,
                      epochs=10, batch_size=32, learning_rate=1e-3,
                      readout="ridge", dims=1024,
-                     verbose=1):
+                     verbose=1, log_dir=None, callbacks=None):
     """Fits the model's dynamics and scores it and the baselines.
 
     Args:
@@ -112,9 +112,11 @@ def compare_dynamics(data, model, area_nodes, step_offset=0,
         heldout_fraction: share of each area's neurons held out.
         seed: seed of the splits, readout folds and training.
         epochs, batch_size, learning_rate, readout: training of the fit
-            (`neural_dynamics.DynamicsFit`).
+            (`tnn.neural.dynamics.fit.DynamicsFit`).
         dims: readout input size of large nodes (`NodeReducer`).
         verbose: progress output.
+        log_dir, callbacks: the fit's TensorBoard logs, checkpoints and
+            backup folder, and extra Keras callbacks (`DynamicsFit.fit`).
 
     Returns:
         (report, trajectories): report is JSON-ready: "split", "methods",
@@ -142,7 +144,8 @@ def compare_dynamics(data, model, area_nodes, step_offset=0,
     targets = {a: average[..., data.area_indices(a)] for a in area_nodes}
     fitted = {a: targets[a][..., neurons[a][0]] for a in area_nodes}
     fit.fit(data.stimuli[train], {a: y[train] for a, y in fitted.items()},
-            epochs=epochs, batch_size=batch_size, verbose=verbose)
+            epochs=epochs, batch_size=batch_size, verbose=verbose,
+            callbacks=callbacks, log_dir=log_dir)
     predicted = fit.predict(data.stimuli[test])
     feats["fitted"] = fit.features(data.stimuli)
     report = {"split": {"n_train": int(train.size), "n_test": int(test.size),

@@ -5,7 +5,8 @@ A shared readout maps the features of every bin with the same weights:
 "spantime" regression). It is fitted by ridge regression whose penalty is
 chosen by K-fold cross-validation over *stimuli* (all bins of a stimulus
 stay in one fold, so the choice is not fooled by the correlation between a
-stimulus's bins), from a grid relative to the features' mean eigenvalue.
+stimulus's bins), from a grid relative to the features' mean eigenvalue;
+the solves are `tnn.neural.ridge.eigen_ridge`.
 The direct fit of dynamics starts its readouts from this solution, and the
 baselines and held-out neurons use it, so every shared readout of a
 comparison is fitted the same way.
@@ -24,7 +25,7 @@ import numpy as np
 import threadpoolctl
 from sklearn.model_selection import KFold
 
-from tnn.neural import metrics
+from tnn.neural import metrics, ridge
 
 RELATIVE_ALPHAS = tuple(10.0 ** np.arange(-4.0, 2.5, 0.5))
 
@@ -37,10 +38,7 @@ def _centered(x, y):
 def _solve_all(x, y, alphas):
     """Ridge weights [len(alphas), D, K] via one eigendecomposition."""
     with threadpoolctl.threadpool_limits(1):
-        eigval, eigvec = np.linalg.eigh(x.T @ x)
-        projected = eigvec.T @ (x.T @ y)
-        return np.stack([eigvec @ (projected / (eigval + a)[:, None])
-                         for a in alphas])
+        return ridge.eigen_ridge(x, y, alphas)
 
 
 def fit_shared_readout(features, responses, folds=5, seed=0,
