@@ -4,9 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo neural-demo test bench clean
+.PHONY: install demo neural-demo test test-wheel bench clean
 
-$(STAMP): setup.py
+$(STAMP): setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[cpu,test]'
 	touch $(STAMP)
@@ -28,10 +28,18 @@ neural-demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q tests
 
+# The wheel installed into a fresh virtual environment and run outside the
+# repository (.ci/test_wheel.sh; CI runs it after `make test`).
+# TNN_WHEEL_DEPS=venv reuses .venv's dependencies instead of the index.
+test-wheel: $(STAMP)
+	PY=$(abspath $(PY)) bash .ci/test_wheel.sh
+
+# PYTHONPATH: the benchmarks import `training` (the checkout's name of
+# tnn.training), which the editable install does not put on the path.
 bench: $(STAMP)
-	$(PY) benchmarks/unroll.py
-	$(PY) benchmarks/train_throughput.py
-	$(PY) benchmarks/neural_fit.py
+	PYTHONPATH=$(CURDIR) $(PY) benchmarks/unroll.py
+	PYTHONPATH=$(CURDIR) $(PY) benchmarks/train_throughput.py
+	PYTHONPATH=$(CURDIR) $(PY) benchmarks/neural_fit.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,10 +1,49 @@
 """Installs `tnn`: ConvRNN models of the ventral stream in Keras 3.
 
-TensorFlow is chosen through an extra because the CPU wheel and the CUDA
-build are different distributions of the same `tensorflow` module:
+TensorFlow is chosen through an extra:
 
-    pip install -e '.[cpu]'    # tensorflow-cpu (what `make test` uses)
-    pip install -e '.[gpu]'    # tensorflow with the CUDA libraries
+    pip install '.[cpu]'       # tensorflow-cpu (what `make test` uses)
+    pip install '.[gpu]'       # tensorflow with the CUDA libraries
+    pip install .              # no TensorFlow: bring your own, or use
+                               # KERAS_BACKEND=jax / torch for `tnn` itself
+
+Why TensorFlow is not a plain requirement: the CPU wheel (`tensorflow-cpu`)
+and the CUDA build (`tensorflow[and-cuda]`) are different distributions of
+the same `tensorflow` module. A default requirement on one cannot be
+replaced by an extra (pip would install both, one over the other's files),
+and Keras 3 runs `tnn` on JAX or PyTorch without TensorFlow at all. So a
+plain `pip install .` installs no TensorFlow, and `import tnn` with the
+TensorFlow backend and no TensorFlow fails with one line naming what to
+install (`tnn/__init__.py`); so does `tnn.training`, whose input pipelines
+are `tf.data` on every backend.
+
+Layout of the installed package (one top-level name, `tnn`):
+
+    repository            installed
+    tnn/                  tnn/
+    training/             tnn/training/       (package_dir)
+    gin_configs/          tnn/gin_configs/    (package_dir + package_data)
+
+`training/` stays at the repository root, where `python -m training.train`
+etc. keep working, but is installed as `tnn.training`: a top-level
+`training` package in site-packages would clash with the many projects
+that have one. Every import inside `training/` is relative, so the same
+files work under either name. The commands are console scripts
+(`tnn-train`, `tnn-evaluate`, `tnn-fit-neural`, `tnn-convert`, `tnn-demo`,
+`tnn-make-synthetic-ventral`), each `tnn.training.<module>:run`. One process
+must not import the files under both names (gin would register every
+configurable twice); `training/__init__.py` refuses that.
+
+`gin_configs/` sits next to `training/` in both layouts, so
+`training.cli.REPO_ROOT` (the folder holding `training/`) holds
+`gin_configs/` in a checkout and installed alike: `--gin_files` takes a
+path or a shipped config by name (`models/rgc_shallow`, `.gin` optional),
+and the configs' `include 'gin_configs/...'` lines resolve against it.
+
+Editable installs (`pip install -e`, what the Makefile does) map
+`tnn.training` and `tnn.gin_configs` onto the repository folders through
+setuptools' editable finder (PEP 660; `pyproject.toml` asks for
+setuptools >= 64).
 """
 
 from setuptools import find_packages, setup
@@ -21,8 +60,24 @@ setup(
     long_description=open("README.md").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["tnn", "tnn.*", "training", "training.*"]),
-    package_data={"": ["*.gin"]},
+    packages=(find_packages(include=["tnn", "tnn.*"])
+              + ["tnn.training"]
+              + [f"tnn.training.{p}" for p in find_packages("training")]
+              + ["tnn.gin_configs"]),
+    package_dir={"tnn.training": "training",
+                 "tnn.gin_configs": "gin_configs"},
+    package_data={"tnn.gin_configs": ["*.gin", "*/*.gin"]},
+    entry_points={
+        "console_scripts": [
+            "tnn-train = tnn.training.train:run",
+            "tnn-evaluate = tnn.training.evaluate:run",
+            "tnn-fit-neural = tnn.training.fit_neural:run",
+            "tnn-convert = tnn.training.convert_tf1:run",
+            "tnn-demo = tnn.training.demo:run",
+            "tnn-make-synthetic-ventral = "
+            "tnn.training.make_synthetic_ventral:run",
+        ],
+    },
     install_requires=[
         "keras>=3.10,<4",
         "tensorflow-datasets>=4.9",

@@ -14,9 +14,47 @@ environment variable `TNN_KEEP_ARITHMETIC_OPTIMIZATION=1` before importing
 
 import os
 
-import keras
-
 ENV_OPT_OUT = "TNN_KEEP_ARITHMETIC_OPTIMIZATION"
+# Keep in step with setup.py's TF_VERSION (tests/test_packaging.py checks).
+TF_VERSION = "2.21.*"
+MISSING_TENSORFLOW = (
+    "{what} needs TensorFlow, which is not installed: pip install "
+    f"'tensorflow-cpu=={TF_VERSION}' (CPU) or "
+    f"'tensorflow[and-cuda]=={TF_VERSION}' (GPU), or install tnn with its "
+    "'cpu' or 'gpu' extra{alternative}.")
+NOT_TENSORFLOW_BACKEND = (
+    " (tnn itself also runs on KERAS_BACKEND=jax or torch without "
+    "TensorFlow)")
+
+
+def _missing_tensorflow(err):
+    return (err.name or "").partition(".")[0] == "tensorflow"
+
+
+try:
+    import keras
+except ModuleNotFoundError as err:
+    # Keras 3 imports its backend on import; TensorFlow's is the default.
+    if not _missing_tensorflow(err):
+        raise
+    raise ModuleNotFoundError(MISSING_TENSORFLOW.format(
+        what="tnn (with the Keras backend 'tensorflow', the default)",
+        alternative=NOT_TENSORFLOW_BACKEND), name="tensorflow") from None
+
+
+def require_tensorflow(what):
+    """Imports TensorFlow, else fails with one line naming what to install.
+
+    For the parts of tnn that use TensorFlow on every Keras backend (the
+    `tf.data` pipelines of `tnn.training`).
+    """
+    try:
+        import tensorflow  # noqa: F401
+    except ModuleNotFoundError as err:
+        if not _missing_tensorflow(err):
+            raise
+        raise ModuleNotFoundError(MISSING_TENSORFLOW.format(
+            what=what, alternative=""), name="tensorflow") from None
 
 
 def _tf():

@@ -5,8 +5,9 @@ Every entry point (`train`, `evaluate`, `fit_neural`, `demo`,
 `make_parser`, adds the shared groups it needs (`add_gin_flags`,
 `add_base_dir`) and its own flags, and runs with `run`:
 
-    --gin_files PATH      gin file, applied in order (repeatable); a path,
-                          or one relative to the repository root
+    --gin_files PATH      gin file, applied in order (repeatable): a path,
+                          or a shipped config by name (`models/rgc_shallow`,
+                          `tasks/smoke.gin`; `resolve_gin_file`)
     --gin_bindings TEXT   gin binding applied after the files (repeatable)
     --base_dir DIR        the run's output folder; `operative_config.gin`
                           (`write_operative_config`) is written there
@@ -40,7 +41,11 @@ from absl import logging
 
 from tnn import config as tnn_config
 
+# The folder that holds `training/` and `gin_configs/`: the repository
+# root, or the installed `tnn` package, where setup.py puts them as
+# `tnn/training/` and `tnn/gin_configs/`.
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GIN_CONFIGS = os.path.join(REPO_ROOT, "gin_configs")
 OPERATIVE_CONFIG = "operative_config.gin"
 _TRUE = ("1", "true", "t", "yes", "y")
 _FALSE = ("0", "false", "f", "no", "n")
@@ -89,7 +94,8 @@ def make_parser(name, description):
 
 
 def add_gin_flags(parser, files_help="Gin file, applied in order "
-                  "(repeatable); a path, or relative to the repo root."):
+                  "(repeatable): a path, or a shipped config by name, e.g. "
+                  "models/rgc_shallow or tasks/smoke."):
     """Adds the multi flags `--gin_files` and `--gin_bindings`."""
     parser.add_argument("--gin_files", action="append", default=[],
                         metavar="PATH", help=files_help)
@@ -160,16 +166,65 @@ def entry_point(main, parser):
     return run_entry_point
 
 
+def shipped_gin_configs():
+    """Names of the shipped gin configs, e.g. "models/rgc_shallow" (sorted).
+
+    They live in `GIN_CONFIGS`: `gin_configs/` at the repository root, or
+    `tnn/gin_configs/` of an installed wheel (setup.py's docstring).
+    """
+    names = []
+    for folder, _, files in os.walk(GIN_CONFIGS):
+        rel = os.path.relpath(folder, GIN_CONFIGS)
+        names += [os.path.normpath(os.path.join(rel, f[:-len(".gin")]))
+                  .replace(os.sep, "/") for f in files if f.endswith(".gin")]
+    return sorted(names)
+
+
 def resolve_gin_file(path):
-    """A gin file as given, else relative to the repo root; else fails."""
+    """The absolute path of one `--gin_files` value; else fails in one line.
+
+    In order: a path as given (absolute or relative to the working
+    directory); a shipped config by name, with or without ".gin"
+    (`models/rgc_shallow`, `tasks/smoke.gin`); a path relative to
+    `REPO_ROOT` (`gin_configs/models/rgc_shallow.gin`, which works
+    installed too).
+    """
     path = os.fspath(path)
     if os.path.isfile(path):
-        return path
-    in_repo = os.path.join(REPO_ROOT, path)
-    if not os.path.isabs(path) and os.path.isfile(in_repo):
-        return in_repo
-    raise ValueError(f"Gin file {path!r} does not exist (nor under the repo "
-                     f"root {REPO_ROOT}); check the --gin_files path.")
+        return os.path.abspath(path)
+    if not os.path.isabs(path):
+        name = path if path.endswith(".gin") else path + ".gin"
+        for candidate in (os.path.join(GIN_CONFIGS, name),
+                          os.path.join(REPO_ROOT, path)):
+            if os.path.isfile(candidate):
+                return candidate
+    groups = sorted({name.split("/")[0] for name in shipped_gin_configs()
+                     if "/" in name})
+    raise ValueError(
+        f"Gin file {path!r} does not exist, nor is it a shipped config "
+        f"(a name under {GIN_CONFIGS}, e.g. models/rgc_shallow; folders: "
+        f"{', '.join(groups)}); check the --gin_files path.")
+
+
+def _search_includes_in_repo_root_first():
+    """`include 'gin_configs/...'` lines resolve against REPO_ROOT first.
+
+    gin tries its search paths in order, the working directory ('') first,
+    with its `open` reader and then its Python-path reader. The latter
+    fails with a TypeError (not "not found") when `gin_configs` is
+    importable as a namespace package, as it is whenever the repository
+    root is on sys.path and the working directory is elsewhere; so
+    REPO_ROOT (installed: the `tnn` package folder) goes first.
+    `resolve_gin_file` returns absolute paths, which gin reads directly.
+    """
+    prefixes = getattr(gin.config, "_LOCATION_PREFIXES", None)
+    if not isinstance(prefixes, list):  # a gin without the list: append
+        gin.add_config_file_search_path(REPO_ROOT)
+        return
+    if prefixes[:1] != [REPO_ROOT]:
+        while REPO_ROOT in prefixes:
+            prefixes.remove(REPO_ROOT)
+        prefixes.insert(0, REPO_ROOT)
 
 
 def parse_gin(files=(), bindings=(), renamed=None):
@@ -182,7 +237,7 @@ def parse_gin(files=(), bindings=(), renamed=None):
             old name also names its replacement.
     """
     files = [resolve_gin_file(path) for path in files]
-    gin.add_config_file_search_path(REPO_ROOT)  # for `include` lines
+    _search_includes_in_repo_root_first()
     try:
         tnn_config.parse_gin(files, list(bindings))
     except (ValueError, KeyError) as err:

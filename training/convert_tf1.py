@@ -18,7 +18,7 @@ import sys
 
 from absl import logging
 
-from training import cli
+from . import cli
 
 
 def parser():

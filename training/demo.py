@@ -40,11 +40,11 @@ import time
 
 import gin
 
-from training import cli
-from training import evaluation
-from training import tasks
-from training import trainer
-from training.settings import RENAMED_BINDINGS
+from . import cli
+from . import evaluation
+from . import tasks
+from . import trainer
+from .settings import RENAMED_BINDINGS
 
 REPO_ROOT = cli.REPO_ROOT
 RUNS = {

@@ -12,8 +12,8 @@ import numpy as np
 import tensorflow as tf
 
 from tnn.readouts.step_accuracy import top_k_matches
-from training import export as export_lib
-from training import tasks
+from . import export as export_lib
+from . import tasks
 
 TOP_K = (1, 5)
 
@@ -96,6 +96,56 @@ def evaluate_saved_model(saved_model, dataset, max_batches=None):
                   first_image_step=metadata["first_image_step"],
                   image_off=metadata["image_off"],
                   task=metadata.get("task"))
+    return report
+
+
+def evaluate_model(model, dataset, decoder=None, max_batches=None):
+    """Runs a `TNNGraph` (and its decoder model) over a dataset.
+
+    The `training.evaluate --model_file` path: a converted zoo model or any
+    TNNGraph saved with `model.save`, on `(normalised images, int labels)`
+    batches (labels index the readout's units).
+
+    Args:
+        model: the TNNGraph (its own presentation is used).
+        dataset: `tf.data.Dataset` of `(images [B, H, W, C], labels [B])`.
+        decoder: optional decoder model, logits `[B, T, K]` -> `[B, K]`
+            (`<model>.decoder.keras` of `training.convert_tf1`).
+        max_batches: stop after this many batches.
+
+    Returns:
+        The report (module docs): per-step top-k of the readout logits and
+        per decoder: "last" (the last step's logits, the zoo's
+        `decoder_type='last'`) and the decoder model's name.
+    """
+    tasks.check_dataset(dataset, model.graph_input_shape, "eval")
+    num_classes = model.output_shapes[model.spec.output][-1]
+    logits, decoded, labels = [], [], []
+    for i, (images, batch_labels) in enumerate(dataset):
+        if max_batches is not None and i >= max_batches:
+            break
+        batch_labels = np.asarray(batch_labels)
+        if batch_labels.size and not (
+                0 <= batch_labels.min() <= batch_labels.max() < num_classes):
+            raise ValueError(
+                f"Labels {batch_labels.min()}..{batch_labels.max()} do not "
+                f"index the model's {num_classes} outputs; evaluate on "
+                f"data with the classes the model was trained on.")
+        out = np.asarray(model.predict_on_batch(images), np.float32)
+        logits.append(out)
+        if decoder is not None:
+            decoded.append(np.asarray(decoder.predict_on_batch(out)))
+        labels.append(batch_labels)
+    if not labels:
+        raise ValueError("The evaluation dataset is empty.")
+    logits = np.concatenate(logits)
+    probabilities = {"last": logits[:, -1]}
+    if decoder is not None:
+        probabilities[decoder.name] = np.concatenate(decoded)
+    report = accuracy_report(logits, probabilities, np.concatenate(labels))
+    report.update(model=model.name, times=model.times,
+                  first_image_step=model.first_image_step(model.spec.output),
+                  image_off=model.image_off)
     return report
 
 

@@ -24,7 +24,7 @@ import tensorflow as tf
 from tnn.graphs.tnn_graph import TNNGraph
 from tnn.readouts import Conv1DDecoder, LearnedWeightsDecoder, MLPDecoder
 from tnn.tasks.classifier import STEPS, TemporalClassifier
-from training.data import preprocessing
+from .data import preprocessing
 
 METADATA_FILE = os.path.join("assets.extra", "tnn_metadata.json")
 SERVE = "serve"

@@ -12,16 +12,21 @@ The model is `--model NAME` (a registered model, presented with the neural
 presentation: 26 steps of 10 ms, image off at step 10, images resized to
 `--image_size`, default the stimuli's size) or `fit_neural.model_fn` bound
 in `--gin_files` (e.g. `@ventral_convrnn`, or `@build_model` with
-`build_model.name`); `--weights` (or `fit_neural.weights`) loads trained
-weights. Every node but the readout is scored unless `--nodes` names some.
+`build_model.name`); `--weights` (`fit_neural.weights`) loads a
+`.weights.h5` or `.keras` file (a `.keras` alone is the model itself).
+Every node but the readout is scored unless `--nodes` names some.
 
 Writes into `base_dir`:
 
     report.json          per area: best node, raw score, ceiling, ceiled
-                         score and its metric version, per-bin curves of
-                         every node; the model, data and feature settings;
-                         with --fit_dynamics the direct fit of dynamics vs
-                         its baselines; with --truth the checks against the
+                         score (summary rule "summary_rule": per-bin
+                         ratios over the bins with a reliable ceiling,
+                         clipped at 1, "above_ceiling" flagged) and its
+                         metric version, per-bin curves of every node;
+                         the model, data and feature settings; with
+                         --fit_dynamics the direct fit of dynamics vs its
+                         baselines (headline: common bins, 95% bootstrap
+                         intervals); with --truth the checks against the
                          generator's ground truth
     sweep.png            score vs time per node (and sqrt of the ceiling)
     trajectories.png     predicted (best node, one held-out split) vs
@@ -62,22 +67,26 @@ from tnn.neural.dynamics.trainable import dynamics_variables
 from tnn.neural.synthetic import convrnn as neural_synthetic  # noqa: F401
 from tnn.neural.synthetic import truth as neural_truth
 from tnn.zoo import registry
-from training import cli
-from training import report as neural_report
-from training.settings import (RENAMED_BINDINGS, DynamicsSettings,
+from . import cli
+from . import model_file
+from . import report as neural_report
+from .settings import (RENAMED_BINDINGS, DynamicsSettings,
                                FeatureSettings, SweepSettings)
 
 def build_neural_model(data, model_name=None, model_fn=None, weights=None,
                        image_size=None):
-    """The TNNGraph to fit, with its weights loaded."""
+    """The TNNGraph to fit, with its weights (.weights.h5 or .keras)."""
     if model_name and model_fn is not None:
         raise ValueError("pass either --model or fit_neural.model_fn, not "
                          "both.")
+    model_file.check_model_flags(model_name, image_size)
     if model_fn is None and not model_name:
         if not cli.gin_binding("build_model.name")[0]:
+            if model_file.is_model_file(weights):  # the file's model
+                return model_file.neural_model(weights, image_size)
             raise ValueError(
-                "no model: pass --model NAME (see tnn.list_models()) or a "
-                "gin file binding fit_neural.model_fn (or build_model.name).")
+                "no model: pass --model NAME (tnn.list_models()), --weights "
+                "X.keras or gin's fit_neural.model_fn / build_model.name.")
         model_fn = tnn_config.build_model
     if model_name:
         size = image_size or int(data.stimuli.shape[1])
@@ -93,6 +102,8 @@ def build_neural_model(data, model_name=None, model_fn=None, weights=None,
     if weights:
         if not os.path.isfile(weights):
             raise ValueError(f"weights file {weights!r} does not exist.")
+        if model_file.is_model_file(weights):  # by order, not by name
+            return model_file.load_weights_into(model, weights)
         try:
             model.load_weights(weights)
         except (ValueError, KeyError, OSError) as err:
@@ -218,7 +229,8 @@ def fit_neural(data_path, base_dir, model_name=None, model_fn=None,
         ceiling_version=sweep_settings.ceiling_version,
         selection_ms=sweep_settings.selection_ms,
         n_neuron_folds=sweep_settings.n_neuron_folds,
-        stimulus_ids=ids, progress=print if verbose else None)
+        min_ceiling=sweep_settings.min_ceiling, stimulus_ids=ids,
+        progress=print if verbose else None)
     report = {"data": {"path": os.fspath(data_path),
                        "n_stimuli": data.n_stimuli,
                        "n_trials": data.n_trials, "n_bins": data.n_bins,
@@ -272,27 +284,16 @@ def fit_neural(data_path, base_dir, model_name=None, model_fn=None,
     return report
 
 
-def _fmt(value):
-    return "n/a" if value is None else f"{value:.3f}"
-
-
 def summary(report):
     """A few lines for the terminal."""
     lines = []
+    rule = report.get("summary_rule", {})
     for area, e in report["areas"].items():
-        lines.append(
-            f"{area}: best node {e['best_node']}, raw "
-            f"{_fmt(e['raw_score'])}, ceiling {_fmt(e['ceiling'])}, ceiled "
-            f"{_fmt(e['ceiled_score'])} ({e['ceiling_version']})")
+        lines.append(neural_report.ceiled_line(area, e, rule))
     for area, e in report.get("dynamics", {}).get("areas", {}).items():
-        for kind in ("heldout_stimuli", "heldout_neurons"):
-            if kind in e["recurrent_fit"]:
-                means = ", ".join(
-                    f"{m} {e[m][kind]['mean']:.3f} "
-                    f"({_fmt(e[m][kind]['mean_common_bins'])})"
-                    for m in report["dynamics"]["methods"])
-                lines.append(f"{area} dynamics, {kind}, mean over all bins "
-                             f"(over common bins): {means}")
+        for kind, headline in e.get("headline", {}).items():
+            lines.extend(neural_report.dynamics_lines(area, kind,
+                                                      headline))
     for area, c in report.get("truth_checks", {}).items():
         lines.append(
             f"{area} truth: node {c['best_node']} (true {c['true_node']}), "
@@ -334,7 +335,8 @@ def parser():
         ("data", str, cli.REQUIRED, "Neural data NPZ (tnn.neural format)."),
         ("model", str, None, "A registered model name (tnn.list_models()); "
          "alternative to fit_neural.model_fn."),
-        ("weights", str, None, "Keras .weights.h5 file to load."),
+        ("weights", str, None, "A .weights.h5 or .keras file; a .keras "
+         "file without --model is the model (neural presentation)."),
         ("image_size", int, None, "Model input size (default: the "
          "stimuli's for --model, the builder's otherwise)."),
         ("nodes", list, None, "Nodes to score (default: all but the "

@@ -22,7 +22,7 @@ import os
 
 from tnn import neural
 from tnn.neural.synthetic import convrnn as neural_synthetic
-from training import cli
+from . import cli
 
 
 def output_paths(out):

@@ -17,6 +17,7 @@ summed across replicas.
 
 import gin
 import keras
+from absl import logging
 
 SCHEDULES = ("constant", "cosine", "step", "exponential")
 
@@ -29,6 +30,28 @@ def _check_positive(value, name, allow_none=False):
         raise ValueError(f"{name} must be a number > 0"
                          f"{' or None' if allow_none else ''}, got {value!r}.")
     return float(value)
+
+
+def _clip_warmup(warmup_steps, total_steps):
+    """`warmup_steps`, clipped to a tenth of a run it would not fit in.
+
+    A task file sets a warm-up for full-length runs (e.g. 500 steps in
+    `image_folder.gin`); a shorter run (a smoke test, a small folder) keeps
+    a tenth of its steps as warm-up and logs a warning instead of failing.
+    """
+    if isinstance(warmup_steps, bool) or not isinstance(
+            warmup_steps, int) or warmup_steps < 0:
+        raise ValueError(f"warmup_steps must be an int >= 0, got "
+                         f"{warmup_steps!r}.")
+    if warmup_steps < total_steps:
+        return warmup_steps
+    clipped = total_steps // 10
+    logging.warning(
+        "sgd.warmup_steps = %d does not fit in this run of %d steps; "
+        "warming up for %d steps (a tenth of the run) instead. Set "
+        "sgd.warmup_steps below the run's length to choose.",
+        warmup_steps, total_steps, clipped)
+    return clipped
 
 
 def learning_rate_schedule(learning_rate, total_steps, schedule="constant",
@@ -45,7 +68,9 @@ def learning_rate_schedule(learning_rate, total_steps, schedule="constant",
             `warmup_steps`); "step" (multiply by `decay_rate` at each of
             `boundaries`, given as fractions of `total_steps`);
             "exponential" (smooth decay by `decay_rate` over the run).
-        warmup_steps: linear warm-up steps (cosine only).
+        warmup_steps: linear warm-up steps (cosine only); one that does
+            not fit in `total_steps` is clipped to a tenth of the run,
+            with a logged warning.
         decay_rate: factor of "step" and "exponential".
         boundaries: fractions of the run where "step" decays.
         final_fraction: the cosine schedule's final learning rate,
@@ -66,10 +91,7 @@ def learning_rate_schedule(learning_rate, total_steps, schedule="constant",
             f"unknown.")
     _check_positive(decay_rate, "decay_rate")
     if schedule == "cosine":
-        if isinstance(warmup_steps, bool) or not isinstance(
-                warmup_steps, int) or not 0 <= warmup_steps < total_steps:
-            raise ValueError(f"warmup_steps must be an int in [0, "
-                             f"{total_steps}), got {warmup_steps!r}.")
+        warmup_steps = _clip_warmup(warmup_steps, total_steps)
         if warmup_steps:
             return keras.optimizers.schedules.CosineDecay(
                 0.0, total_steps - warmup_steps, alpha=final_fraction,

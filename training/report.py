@@ -4,6 +4,8 @@
     trajectory_plot(curves, bins, path)    predicted vs recorded trajectories
     dynamics_plot(dynamics, bins, path)    recurrent fit vs baselines
     write_tensorboard(log_dir, report, images)
+    ceiled_line(area, entry, rule), dynamics_lines(area, kind, headline)
+                                           lines of the terminal summary
 
 The report is `training.fit_neural`'s (the layer sweep's dict, optionally
 with "dynamics" from `tnn.neural.dynamics.compare`). In TensorBoard every
@@ -114,12 +116,59 @@ def dynamics_plot(dynamics, bin_start_ms, path):
                     continue
                 color, style = METHOD_STYLES.get(method, (None, "-"))
                 score = entry[method][kind]
+                common = score.get("mean_common_bins")
+                label = (f"{method} (common bins {common:.3f})"
+                         if common is not None else method)
                 ax.plot(bins, _values(score["per_bin"]), color=color,
-                        ls=style, label=f"{method} ({score['mean']:.3f})")
+                        ls=style, label=label)
             ax.set(title=f"{area} ({entry['node']}), {kind.replace('_', ' ')}",
                    xlabel="bin start (ms)", ylabel="median Pearson r")
             ax.legend(fontsize=7)
     return _save(fig, path)
+
+
+def _fmt(value):
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def ceiled_line(area, e, rule):
+    """The summary line of an area's ceiled score (flags above 1)."""
+    summary = e.get("summary", {})
+    starts = summary.get("bin_start_ms") or []
+    bins = (f"{len(starts)} bins {starts[0]:g}-{starts[-1]:g} ms"
+            if starts else "no bin")
+    line = (f"{area}: best node {e['best_node']}, raw "
+            f"{_fmt(e['raw_score'])}, ceiling {_fmt(e['ceiling'])}; ceiled "
+            f"{_fmt(e['ceiled_score'])} ({e['ceiling_version']}) over "
+            f"{bins} with ceiling > {rule.get('min_ceiling', 0):g} "
+            f"({rule.get('name')} v{rule.get('version')})")
+    if e.get("above_ceiling"):
+        line += (f" -- ABOVE THE CEILING in bins "
+                 f"{summary.get('bins_above_ceiling')} (clipped at 1; "
+                 f"unclipped {_fmt(e.get('ceiled_score_unclipped'))}): "
+                 "features leaking the data or an overfit mapping?")
+    return line
+
+
+def dynamics_lines(area, kind, headline):
+    """The common-bins comparison with its bootstrap intervals."""
+    scores = headline["scores"]
+    parts = [f"recurrent_fit {_fmt(scores.get('recurrent_fit'))}"]
+    for baseline, d in headline["differences"].items():
+        if d["mean"] is None:
+            parts.append(f"{baseline}: {d['verdict']}")
+            continue
+        parts.append(
+            f"{baseline} {_fmt(scores.get(baseline))} (difference "
+            f"{d['mean']:+.3f}, {100 * headline['confidence']:g}% "
+            f"[{d['low']:+.3f}, {d['high']:+.3f}]: {d['verdict']})")
+    lines = [f"{area} dynamics, {kind}, mean over the "
+             f"{len(headline['bins'])} bins where every method is defined: "
+             + "; ".join(parts)]
+    if not headline["recurrent_fit_wins"]:
+        lines.append(f"{area} dynamics, {kind}: the recurrent fit does NOT "
+                     "beat every baseline.")
+    return lines
 
 
 def _series(tag, values, description=""):
@@ -146,7 +195,8 @@ def write_tensorboard(log_dir, report, images=()):
                 _series(f"sweep/{area}/{node}/score",
                         curves["score_per_bin"], about)
             _series(f"sweep/{area}/ceiling", entry["ceiling_per_bin"], about)
-            for key in ("raw_score", "ceiling", "ceiled_score"):
+            for key in ("raw_score", "ceiling", "ceiled_score",
+                        "ceiled_score_unclipped"):
                 if entry.get(key) is not None:
                     tf.summary.scalar(f"summary/{area}/{key}", entry[key],
                                       step=0)

@@ -31,7 +31,7 @@ from typing import Optional
 import gin
 
 from tnn.tasks.classifier import STEPS
-from training.data.pipeline import check_positive_int
+from .data.pipeline import check_positive_int
 
 MIXED_PRECISION = (None, "mixed_float16", "mixed_bfloat16")
 
@@ -136,9 +136,11 @@ class SweepSettings:
         n_splits, train_size, seed: the stratified stimulus splits.
         ceiling_splits: split-halves of the ceiling.
         ceiling_version: the ceiled-score metric version.
-        selection_ms: the bins (ms) that select the best node (default
-            all).
+        selection_ms: the bins (ms) that select the best node and bound
+            the summary (default all).
         n_neuron_folds: folds over held-out neurons (0: none).
+        min_ceiling: the ceiled summary averages only the selected bins
+            whose ceiling exceeds this (`tnn.neural.metrics.summary_bins`).
     """
 
     mapping: str = "pls"
@@ -150,6 +152,7 @@ class SweepSettings:
     ceiling_version: str = "r2_over_ceiling_2026"
     selection_ms: Optional[object] = None
     n_neuron_folds: int = 0
+    min_ceiling: float = 0.1
 
 
 @_settings

@@ -22,10 +22,10 @@ import logging
 import gin
 import tensorflow as tf
 
-from training.data import (digit_debris_dataset, image_folder_dataset,
+from .data import (digit_debris_dataset, image_folder_dataset,
                            imagenet, list_image_folder)
-from training.data import pipeline, preprocessing
-from training.data.mnist import NUM_CLASSES as MNIST_CLASSES
+from .data import pipeline, preprocessing
+from .data.mnist import NUM_CLASSES as MNIST_CLASSES
 
 
 @dataclasses.dataclass(frozen=True)

@@ -43,9 +43,9 @@ precision), e.g. `--gin_bindings='ScheduleSettings.epochs = 3'`.
 
 import numpy as np
 
-from training import cli
-from training import trainer
-from training.settings import RENAMED_BINDINGS
+from . import cli
+from . import trainer
+from .settings import RENAMED_BINDINGS
 
 
 def main(args):

@@ -11,6 +11,7 @@ num_classes=...)` with the task's shape and classes; by default
 """
 
 import os
+import sys
 
 import gin
 import keras
@@ -19,12 +20,12 @@ from tnn import config as tnn_config
 from tnn.graphs.tnn_graph import TNNGraph
 from tnn.tasks.classifier import TemporalClassifier
 from tnn.zoo import small_models
-from training import callbacks as callbacks_lib
-from training import cli
-from training import export as export_lib
-from training import optimizers, tasks
-from training import strategy as strategy_lib
-from training.settings import (DeviceSettings, LossSettings,
+from . import callbacks as callbacks_lib
+from . import cli
+from . import export as export_lib
+from . import optimizers, tasks
+from . import strategy as strategy_lib
+from .settings import (DeviceSettings, LossSettings,
                                ScheduleSettings)
 
 DEFAULT_DECODERS = ("last", "average", "max_conf", "threshold")
@@ -62,18 +63,47 @@ def _sample_batch(dataset, count):
 
 
 def run_paths(base_dir, strategy):
-    """Output folders; non-chief workers write under base_dir/workers/."""
+    """The paths of a run, as this worker sees them.
+
+    The chief writes everything under `base_dir`. Another worker of a
+    multi-worker run writes only its BackupAndRestore state and gin config,
+    under `base_dir/workers/worker_<i>/` (its "base_dir" here); its log,
+    checkpoint and export paths are the chief's, where those outputs are.
+    """
     base_dir = os.fspath(base_dir)
     root = base_dir
     if not strategy_lib.is_chief(strategy):
         root = os.path.join(base_dir, "workers",
                             f"worker_{strategy_lib.worker_index(strategy)}")
     return {"base_dir": root,
-            "log_dir": os.path.join(root, "logs"),
-            "checkpoint_dir": os.path.join(root, "checkpoints"),
+            "log_dir": os.path.join(base_dir, "logs"),
+            "checkpoint_dir": os.path.join(base_dir, "checkpoints"),
             "backup_dir": os.path.join(root, "backup"),
-            "export_dir": os.path.join(root, "export"),
+            "export_dir": os.path.join(base_dir, "export"),
             "operative_config": os.path.join(root, cli.OPERATIVE_CONFIG)}
+
+
+def progress_verbose(verbose):
+    """`verbose` for Keras' progress output on this process's stdout.
+
+    Progress bars ("auto" or 1) write ANSI colour codes and carriage
+    returns that clutter a log file: when stdout is not a terminal they
+    become one plain line per epoch (2). Other values are kept.
+    """
+    terminal = hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
+    if not terminal and (verbose == "auto" or (
+            not isinstance(verbose, str) and verbose == 1)):
+        return 2
+    return verbose
+
+
+def _outputs_note(paths, base_dir, strategy):
+    if strategy_lib.is_chief(strategy):
+        return f"outputs in {paths['base_dir']}"
+    return (f"worker {strategy_lib.worker_index(strategy)} (not the chief): "
+            f"its backup and gin config in {paths['base_dir']}; the chief "
+            f"writes logs, checkpoints and export/ under "
+            f"{os.fspath(base_dir)}")
 
 
 @gin.configurable(denylist=["base_dir", "task"])
@@ -97,7 +127,8 @@ def train(base_dir, task=None, model_fn=None, decoders=DEFAULT_DECODERS,
             precision); default `DeviceSettings()` (gin).
         seed: seed of the weights and of Keras' random ops.
         callbacks: extra Keras callbacks.
-        verbose: `fit` verbosity ("auto" = progress bars).
+        verbose: `fit` verbosity ("auto" = progress bars, or one plain
+            line per epoch when stdout is not a terminal).
         num_sample_movies: input movies written to TensorBoard.
         export_times: number of steps of the exported model (default: as
             trained), e.g. to read a feedforward control out over the
@@ -143,11 +174,12 @@ def train(base_dir, task=None, model_fn=None, decoders=DEFAULT_DECODERS,
         if verbose:
             print(f"Model {backbone.name}: {backbone.count_params():,} "
                   f"parameters, {backbone.times} steps; task {task.name} "
-                  f"{tuple(task.input_shape)}; outputs in "
-                  f"{paths['base_dir']}", flush=True)
+                  f"{tuple(task.input_shape)}; "
+                  f"{_outputs_note(paths, base_dir, dist)}", flush=True)
         run_callbacks = _callbacks(paths, model, task, eval_ds,
                                    num_sample_movies, dist)
-        run_callbacks.append(callbacks_lib.CompactProgbar(verbose))
+        run_callbacks.append(
+            callbacks_lib.CompactProgbar(progress_verbose(verbose)))
         history = model.fit(train_ds, validation_data=eval_ds, epochs=epochs,
                             steps_per_epoch=steps_per_epoch,
                             callbacks=run_callbacks + list(callbacks),

@@ -39,6 +39,11 @@ PARITY_CONFIGS = {
         out_residual=True, residual_channels=4),
     "feedback_cell": dict(filters=4, cell_depth=3, feedback_entry="cell",
                           feedback_channels=3, input_to_cell=True),
+    # A residual resized from another H×W by the graph: projected although
+    # the channel counts agree (the original residual_add's resize branch).
+    "resized_residual": dict(filters=4, cell_depth=3, input_to_cell=True,
+                             out_residual=True, residual_channels=4,
+                             residual_resized=True),
 }
 
 
@@ -167,7 +172,7 @@ def test_reciprocal_gate_scales_the_drive(rng):
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(filters=0, cell_depth=4, input_to_cell=True), "filters"),
-    (dict(filters=4, cell_depth=4), "input_to_cell"),
+    (dict(filters=4, cell_depth=4, input_to_cell=False), "input_to_cell"),
     (dict(filters=4, cell_depth=4, input_to_cell=True,
           tau_nonlinearity="relu"), "tau_nonlinearity"),
     (dict(filters=4, cell_depth=4, input_to_cell=True,
@@ -233,3 +238,30 @@ def test_weight_decay_follows_tf1_on_kernels_only(rng):
     total = sum(float(ops.convert_to_numpy(loss)) for loss in cell.losses)
     assert len(cell.losses) == len(decayed) == 8
     np.testing.assert_allclose(total, expected, rtol=1e-5)
+
+
+def test_resized_residual_is_always_projected():
+    same = ReciprocalGatedCell(**dict(PARITY_CONFIGS["resized_residual"],
+                                      residual_resized=False))
+    same.build((2, 6, 6, 4))
+    assert same.residual_kernel is None       # today's identity residual
+    cell = ReciprocalGatedCell(**PARITY_CONFIGS["resized_residual"])
+    cell.build((2, 6, 6, 4))
+    assert tuple(cell.residual_kernel.shape) == (1, 1, 4, 4)
+    assert cell.tf1_variable_names()["out_res_add_residual_add_kernel"] == (
+        "ReciprocalGateCell/out/res_add/residual_add_weights")
+    config = cell.get_config()
+    assert config["residual_resized"] is True
+    assert "residual_resized" not in same.get_config()
+    clone = ReciprocalGatedCell.from_config(config)
+    clone.build((2, 6, 6, 4))
+    assert tuple(clone.residual_kernel.shape) == (1, 1, 4, 4)
+
+
+@pytest.mark.parametrize("flag", ["cell_residual", "residual_to_out_gate"])
+def test_resized_residual_refused_where_the_original_cannot_add_it(flag):
+    cell = ReciprocalGatedCell(filters=4, cell_depth=3, input_to_cell=True,
+                               residual_channels=4, residual_resized=True,
+                               **{flag: True})
+    with pytest.raises(ValueError, match="out_residual alone"):
+        cell.build((2, 6, 6, 4))

@@ -47,14 +47,54 @@ def test_concat_order_and_feedback_split():
 
 def test_add_projects_mismatched_channels_and_tiles_vectors():
     harbor = Harbor(["ff", "vec", "map"], ff_index=0, channel_op="add")
-    shapes = [(None, 4, 4, 3), (None, 5), (None, 2, 2, 3)]
+    shapes = [(None, 4, 4, 3), (None, 5), (None, 2, 2, 2)]
     harbor.build(shapes)
     assert harbor.compute_output_shape(shapes) == (None, 4, 4, 3)
-    assert set(harbor.add_projections) == {1}      # only the 5-d vector
+    # The vector: an fc to 3 channels before tiling (the original's
+    # fc_to_conv_harbor); the 2-channel map: a 1×1 conv after resizing.
+    assert set(harbor.vector_projections) == {1}
+    assert set(harbor.add_projections) == {2}
     out = harbor([np.zeros((2, 4, 4, 3), "float32"),
                   np.ones((2, 5), "float32"),
-                  np.ones((2, 2, 2, 3), "float32")])
+                  np.ones((2, 2, 2, 2), "float32")])
     assert out.shape == (2, 4, 4, 3)
+
+
+def _vector_into_map(channel_op):
+    rng = np.random.default_rng(0)
+    ff = rng.standard_normal((2, 4, 3, 3)).astype("float32")
+    vec = rng.standard_normal((2, 5)).astype("float32")
+    harbor = Harbor(["ff", "vec"], ff_index=0, channel_op=channel_op)
+    shapes = [ff.shape, vec.shape]
+    harbor.build(shapes)
+    kernel, bias = harbor.vector_projections[1]
+    assert kernel.path.endswith("fc_to_conv_harbor_for_vec_weights")
+    assert tuple(kernel.shape) == (5, 3) and tuple(bias.shape) == (3,)
+    # model_tool.fc's bias init is 1; give the kernel known values.
+    np.testing.assert_array_equal(np.asarray(bias), 1.0)
+    kernel.assign(rng.standard_normal((5, 3)).astype("float32"))
+    out = np.asarray(harbor([ff, vec]))
+    assert out.shape == tuple(harbor.compute_output_shape(shapes))
+    projected = vec @ np.asarray(kernel) + 1.0           # [B, 3]
+    tiled = np.broadcast_to(projected[:, None, None, :], (2, 4, 3, 3))
+    return ff, tiled, out
+
+
+def test_vector_into_a_map_is_projected_to_ff_channels_then_tiled():
+    ff, tiled, out = _vector_into_map("concat")
+    assert out.shape == (2, 4, 3, 6)           # C_ff + C_ff (harbor_policy)
+    np.testing.assert_allclose(out[..., :3], ff)
+    np.testing.assert_allclose(out[..., 3:], tiled, rtol=1e-5, atol=1e-6)
+    ff, tiled, out = _vector_into_map("add")
+    np.testing.assert_allclose(out, ff + tiled, rtol=1e-5, atol=1e-6)
+
+
+def test_vector_with_the_ff_channel_count_is_only_tiled():
+    harbor = Harbor(["ff", "vec"], ff_index=0)
+    vec = np.arange(6, dtype="float32").reshape(2, 3)
+    out = np.asarray(harbor([np.zeros((2, 2, 2, 3), "float32"), vec]))
+    assert harbor.vector_projections == {} and not harbor.weights
+    np.testing.assert_array_equal(out[:, 1, 0, 3:], vec)
 
 
 def test_flatten_into_vector_node():
@@ -107,3 +147,20 @@ def test_too_small_input_is_a_clear_error():
         "edges": []}
     with pytest.raises(GraphBuildError, match="Node 'a'"):
         TNNGraph(spec, times=2)
+
+
+def test_feedback_from_a_vector_node_in_a_graph():
+    keras.utils.set_random_seed(0)
+    spec = {"nodes": [
+        {"name": "v1", "input_shape": [8, 8, 3],
+         "pre_memory": [conv(4, "relu")]},
+        {"name": "it", "pre_memory": [{"layer": "global_pool"},
+                                      {"layer": "fc", "units": 7}]}],
+        "edges": [("v1", "it"), ("it", "v1")], "output": "it"}
+    model = TNNGraph(spec, times=3)
+    # v1's harbor: 3 image channels + the 7-d vector projected to 3.
+    node = model.graph_nodes["v1"]
+    assert tuple(node.pre_memory[0].kernel.shape) == (3, 3, 6, 4)
+    assert tuple(node.harbor.vector_projections[1][0].shape) == (7, 3)
+    out = model(np.ones((2, 3, 8, 8, 3), "float32"))
+    assert tuple(out.shape) == (2, 3, 7)

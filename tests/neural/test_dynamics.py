@@ -388,6 +388,53 @@ def test_recurrent_fit_beats_both_baselines_on_heldout_data():
             for baseline in neural_compare.BASELINES:
                 assert fit > entry[baseline][kind]["mean"] + 0.1, (
                     area, kind, baseline)
-            assert entry["beats_baselines"][kind]
+            # The headline: common bins only, with bootstrap intervals;
+            # "beats_baselines" is its verdict, not the all-bins mean's.
+            headline = entry["headline"][kind]
+            assert headline["bins"] == entry[f"common_bins_{kind}"]
+            assert entry["beats_baselines"][kind] == (
+                headline["recurrent_fit_wins"])
+            for baseline in neural_compare.BASELINES:
+                diff = headline["differences"][baseline]
+                assert diff["low"] <= diff["high"]
+                assert diff["verdict"] in ("recurrent_fit wins",
+                                           "baseline wins",
+                                           "no clear winner")
         assert curves[area]["recorded"].shape == (24, 26, 9)
         assert curves[area]["time_varied"].shape == (24, 26, 9)
+
+
+def test_headline_uses_common_bins_and_reports_a_winning_baseline():
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal((40, 6, 5))
+    good = y + 0.3 * rng.standard_normal(y.shape)
+    bad = y + 1.5 * rng.standard_normal(y.shape)
+    baseline = good.copy()
+    baseline[:, 3:] = 0.0          # constant: undefined in bins 3..5
+    preds = {"recurrent_fit": bad, "feedforward_shared": baseline,
+             "time_varied": baseline + 0.01 * rng.standard_normal(y.shape)}
+    preds["time_varied"][:, 3:] = 0.0
+    # The old headline (all bins, undefined = 0) favoured the recurrent fit.
+    old = {m: neural_readouts.score_curve(p, y)["mean"]
+           for m, p in preds.items()}
+    assert old["recurrent_fit"] > old["feedforward_shared"]
+    out = neural_compare.compare_on_common_bins(preds, y, n_bootstrap=200)
+    json.dumps(out, allow_nan=False)
+    assert out["bins"] == [0, 1, 2]
+    assert out["recurrent_fit_wins"] is False
+    for baseline_name in neural_compare.BASELINES:
+        diff = out["differences"][baseline_name]
+        assert diff["verdict"] == "baseline wins"
+        assert diff["low"] <= diff["mean"] <= diff["high"] < 0
+    # The other way round the recurrent fit wins; equal ones do not.
+    swapped = {"recurrent_fit": good, "feedforward_shared": bad,
+               "time_varied": bad}
+    won = neural_compare.compare_on_common_bins(swapped, y, n_bootstrap=200)
+    assert won["recurrent_fit_wins"] is True
+    assert won["bins"] == list(range(6))
+    tie = {"recurrent_fit": good, "feedforward_shared": good,
+           "time_varied": bad}
+    tied = neural_compare.compare_on_common_bins(tie, y, n_bootstrap=200)
+    assert tied["differences"]["feedforward_shared"]["verdict"] == (
+        "no clear winner")
+    assert tied["recurrent_fit_wins"] is False

@@ -10,6 +10,7 @@ import pytest
 from sklearn.cross_decomposition import PLSRegression
 
 from tnn import neural
+from tnn.neural import metrics as neural_metrics
 from tnn.neural.synthetic import generator as sv
 
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / \
@@ -43,11 +44,62 @@ def test_sweep_recovers_true_node_per_area(synthetic):
         assert result["ceiling"] == pytest.approx(ceil[sel].mean())
         raw = np.asarray(nodes[result["best_node"]]["score_per_bin"])
         assert result["raw_score"] == pytest.approx(raw[sel].mean())
-        expected = np.nanmean(neural.ceiled_score(
-            raw[sel], ceil[sel], "r2_over_ceiling_2026"))
-        assert result["ceiled_score"] == pytest.approx(expected)
+        # The ceiled summary: the selected bins with a reliable ceiling,
+        # each bin's ratio clipped at 1 (Brain-Score: mean of per-bin ratios).
+        bins = [b for b in sel if ceil[b] > 0.1]
+        assert result["summary"]["bins"] == bins
+        ratios = neural.ceiled_score(raw[bins], ceil[bins],
+                                     "r2_over_ceiling_2026")
+        assert result["ceiled_score_unclipped"] == pytest.approx(
+            ratios.mean())
+        assert result["ceiled_score"] == pytest.approx(
+            np.minimum(ratios, 1).mean())
+        assert result["above_ceiling"] == bool((ratios > 1).any())
+        assert result["ceiled_score"] <= 1
         assert 0.3 < result["raw_score"] < result["ceiling"]
     assert report["bins"]["model_steps"]["conv1"] == list(range(26))
+
+
+def test_leaky_features_cannot_score_above_the_ceiling(synthetic):
+    """Features = the recorded responses plus tiny noise: the ceiled
+    summary stays <= 1 and is flagged; the pre-onset bins (ceiling ~0)
+    that made the old all-bins mean of ratios explode are left out."""
+    _, data, _ = synthetic
+    average = np.nan_to_num(data.trial_average())
+    noise = np.random.default_rng(0).standard_normal(average.shape)
+    leak = {"leak": average + 1e-3 * noise}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = neural.layer_sweep(leak, data, n_splits=2)
+    json.dumps(report, allow_nan=False)
+    rule = report["summary_rule"]
+    assert rule["name"] == neural_metrics.SUMMARY_RULE
+    assert rule["version"] == neural_metrics.SUMMARY_RULE_VERSION
+    assert rule["min_ceiling"] == 0.1 and rule["window_ms"] is None
+    for area, result in report["areas"].items():
+        ceil = np.asarray(result["ceiling_per_bin"], float)
+        raw = np.asarray(result["nodes"]["leak"]["score_per_bin"], float)
+        all_bins = np.nanmean(neural.ceiled_score(
+            np.nan_to_num(raw), ceil, "r2_over_ceiling_2026"))
+        assert all_bins > 5, area  # the old summary
+        assert result["ceiled_score"] <= 1.0
+        assert result["above_ceiling"] is True
+        assert result["summary"]["bins_above_ceiling"]
+        assert result["nodes"]["leak"]["above_ceiling"] is True
+        assert ceil[result["summary"]["bins"]].min() > 0.1
+        assert result["summary"]["bin_start_ms"][0] >= 60  # after onset
+        # The per-bin numbers themselves are untouched.
+        np.testing.assert_allclose(
+            np.asarray(result["nodes"]["leak"]["ceiled_per_bin"],
+                       dtype=float),
+            neural.ceiled_score(raw, ceil, "r2_over_ceiling_2026"))
+    window = neural.layer_sweep(leak, data, areas=["IT"], n_splits=2,
+                                selection_ms=(100, 120), min_ceiling=0.5)
+    assert window["summary_rule"]["window_ms"] == [100.0, 120.0]
+    assert window["areas"]["IT"]["summary"]["bin_start_ms"] == [100.0,
+                                                                110.0]
+    with pytest.raises(ValueError, match="min_ceiling must be >= 0"):
+        neural.layer_sweep(leak, data, min_ceiling=-1)
 
 
 def test_sweep_scores_equal_plain_sklearn_loop(synthetic):

@@ -442,3 +442,30 @@ def test_mixed_precision_policy(case):
     assert all(w.dtype == "float32" for w in half.weights)
     np.testing.assert_allclose(np.asarray(out, "float32"), expected,
                                rtol=2e-2, atol=2e-2)
+
+
+def test_tmaxconf_alias_has_the_zoos_trainable_random_beta():
+    """convrnns `loader.MODEL_TO_KWARGS[*_tmaxconf]`: max_conf with
+    `decoder_trainable=True`, so `decoders.softmax` draws β =
+    `normalize/softmax_beta` from `tf.initializers.random_uniform`
+    (U[0, 1)) and marks it trainable; the compute_alpha β's stay 1."""
+    L = _logits()
+    betas = []
+    for seed in (0, 1):
+        tmaxconf = get_decoder("tmaxconf", seed=seed)
+        tmaxconf(L)
+        assert tmaxconf.trainable_beta
+        assert [w.name for w in tmaxconf.trainable_weights] == [
+            "normalize_softmax_beta"]
+        beta = float(tmaxconf.normalize_softmax_beta.numpy()[0])
+        assert 0.0 <= beta < 1.0
+        betas.append(beta)
+        assert float(tmaxconf.probs_softmax_beta.numpy()[0]) == 1.0
+    assert betas[0] != betas[1]
+    # An explicit value still wins; `max_conf` itself keeps β = 1, fixed.
+    fixed = get_decoder("tmaxconf", beta=0.5)
+    fixed(L)
+    assert float(fixed.normalize_softmax_beta.numpy()[0]) == 0.5
+    plain = get_decoder("max_conf")
+    plain(L)
+    assert not plain.trainable_weights

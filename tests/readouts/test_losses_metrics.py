@@ -213,3 +213,28 @@ def test_ties_count_as_misses():
         np.asarray(top_k_matches(labels, logits, 1)), [1.0, 0.0, 0.0])
     np.testing.assert_array_equal(
         np.asarray(top_k_matches(labels, logits, 3)), [1.0, 1.0, 0.0])
+
+
+def test_top_k_accuracy_ties_are_misses_and_matches_numpy():
+    from tnn.readouts.step_accuracy import TopKAccuracy
+
+    flat = np.zeros((4, 10), "float32")           # all logits equal
+    labels = np.array([0, 3, 7, 9])
+    metric = TopKAccuracy(k=5)
+    metric.update_state(labels, flat)
+    assert float(metric.result()) == 0.0
+    keras_metric = keras.metrics.SparseTopKCategoricalAccuracy(k=5)
+    keras_metric.update_state(labels, flat)
+    assert float(keras_metric.result()) == 1.0    # in_top_k: ties are hits
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(32, 10)).astype("float32")
+    labels = rng.integers(0, 10, 32)
+    for k in (1, 5):
+        metric = TopKAccuracy(k=k)
+        metric.update_state(labels, logits)
+        assert float(metric.result()) == pytest.approx(
+            np_top_k(logits, labels, k))
+        assert TopKAccuracy.from_config(metric.get_config()).k == k
+    assert TopKAccuracy(k=5).name == "top5"
+    with pytest.raises(ValueError, match="expects logits"):
+        TopKAccuracy(k=1).update_state(labels, logits[:, None])

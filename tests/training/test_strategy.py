@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -121,3 +122,10 @@ def test_two_workers_end_with_identical_weights(tmp_path):
                 "export").exists()
     history = (tmp_path / "run" / "logs" / "history.csv").read_text()
     assert len(history.strip().splitlines()) == 3  # header + 2 epochs
+    # Every path the non-chief worker prints exists (issue 10).
+    printed = outputs[1][0]
+    shown = re.findall(r"SavedModel: (\S+)|--logdir (\S+)|gin config in "
+                       r"([^;]+);", printed)
+    paths = [p for match in shown for p in match if p]
+    assert len(paths) == 3, printed
+    assert all(os.path.exists(p) for p in paths), paths

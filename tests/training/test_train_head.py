@@ -270,3 +270,59 @@ def test_mixed_precision_keeps_float32_outputs():
         keras.config.set_dtype_policy(previous)
     assert model.backbone.compute_dtype == "bfloat16"
     assert all(v.dtype == "float32" for v in outputs.values())
+
+
+def test_learned_decoders_train_by_default_without_moving_the_backbone():
+    images, labels = batch()
+    model = tiny_classifier(("last", "w_avg_t", "mlp"))
+    model.compile(objective="steps")
+    assert model.learned_decoders == ["w_avg_t", "mlp"]
+    assert model.detached_decoders == ("w_avg_t", "mlp")
+    before = {d.name: [w.numpy().copy() for w in d.trainable_weights]
+              for d in model.decoder_layers if d.trainable_weights}
+    model.fit(images, labels, batch_size=3, epochs=1, verbose=0)
+    logs = model.evaluate(images, labels, verbose=0, return_dict=True)
+    assert {"w_avg_t_top1", "mlp_top1", "last_top1"} <= set(logs)
+    for name, weights in before.items():
+        layer = {d.name: d for d in model.decoder_layers}[name]
+        changed = [not np.allclose(w0, w.numpy())
+                   for w0, w in zip(weights, layer.trainable_weights)]
+        assert any(changed), name
+    # The decoders' losses reach only the decoders: the backbone's
+    # gradient is the per-step objective's alone.
+    variables = model.backbone.trainable_variables
+    reference = tiny_classifier(("last", "w_avg_t", "mlp"))
+    reference.set_weights(model.get_weights())
+    reference.compile(objective="steps", train_decoders=False)
+    assert reference.detached_decoders == ()
+    grads = []
+    for m in (model, reference):
+        with tf.GradientTape() as tape:
+            outputs = m(images, training=False)
+            loss = m.compute_loss(images, labels, outputs, training=False)
+        grads.append(tape.gradient(loss, m.backbone.trainable_variables))
+    for g, r in zip(*grads):
+        np.testing.assert_allclose(g, r, rtol=1e-4, atol=1e-7)
+    assert len(grads[0]) == len(variables)
+    # Not trained, not reported.
+    logs = reference.evaluate(images, labels, verbose=0, return_dict=True)
+    assert "last_top1" in logs
+    assert not any(k.startswith(("w_avg_t_", "mlp_")) for k in logs)
+    # Named in the objective, a decoder trains the backbone too.
+    model.compile(objective=["steps", "w_avg_t"])
+    assert model.detached_decoders == ("mlp",)
+    assert tiny_classifier(("last", "w_avg_t")).get_config()[
+        "detached_decoders"] == []
+
+
+def test_decoder_top_k_counts_ties_as_misses():
+    model = tiny_classifier(("last",))
+    model.compile(objective="steps")
+    flat = np.zeros((6, 4), "float32")
+    labels = np.array([0, 1, 2, 3, 0, 1])
+    (top1,) = model.make_metrics()["last"]
+    top1.update_state(labels, flat)
+    assert float(top1.result()) == 0.0
+    keras_top1 = keras.metrics.SparseTopKCategoricalAccuracy(k=1)
+    keras_top1.update_state(labels, flat)
+    assert float(keras_top1.result()) == 1.0  # in_top_k counts ties

@@ -1,7 +1,9 @@
 """The model zoo: registry, parameter counts (§4.4), forward passes, gin."""
 
 import glob
+import inspect
 import os
+import warnings
 
 import gin
 import numpy as np
@@ -81,7 +83,7 @@ def test_cell_override_and_extra_edges():
 
 
 def test_unknown_model_lists_available_names():
-    with pytest.raises(ValueError, match=r"Unknown model 'rgc_deep'; "
+    with pytest.raises(ValueError, match=r"Unknown model name 'rgc_deep'; "
                                          r"available models: .*rgc_shallow"):
         tnn.create_model("rgc_deep")
     with pytest.raises(ValueError, match="Unknown presentation"):
@@ -131,3 +133,61 @@ def test_unknown_gin_binding_fails():
     with pytest.raises(ValueError, match="No configurable matching"):
         tnn_config.parse_gin([], ["build_modle.name = 'rgc_shallow'"])
     gin.clear_config()
+
+
+# An invalid value for every argument of `create_model`; the error must
+# name the argument as the caller wrote it (issue 10, first-hour traps).
+INVALID_ARGUMENTS = {
+    "name": [{"name": "rgc_deep"}, {"name": 3}],
+    "input_shape": [{"input_shape": (72, 72)}, {"input_shape": "big"},
+                    {"input_shape": (8, 8, 3)}],
+    "num_classes": [{"num_classes": 0}, {"num_classes": "ten"}],
+    "presentation": [{"presentation": "flash"}],
+    "times": [{"times": 0}, {"times": "x"}],
+    "image_off": [{"image_off": 0}],
+    "cells": [{"cells": ["conv4"]}, {"cells": {"conv4": 5}},
+              {"cells": {"conv4": {"cell": "Nope"}}},
+              {"cells": {"conv4": {"cell": "ConvGRUCell", "filters": -1}}}],
+    "extra_edges": [{"extra_edges": [("conv9", "conv3")]},
+                    {"extra_edges": ["conv5"]}, {"extra_edges": 5}],
+    "unroll": [{"unroll": "fast"}],
+    "blank_value": [{"blank_value": "grey"}],
+    "share_pre_stimulus": [{"share_pre_stimulus": "maybe"}],
+    "remat": [{"remat": "maybe"}],
+    "time_loop": [{"time_loop": "fast"}],
+    "dtype": [{"dtype": "float7"}],
+    "bogus": [{"bogus": 1}],
+}
+
+
+def test_every_argument_of_create_model_has_an_invalid_case():
+    from tnn.zoo import registry
+    params = inspect.signature(tnn.create_model).parameters
+    named = {p for p, v in params.items() if v.kind != v.VAR_KEYWORD}
+    assert named | set(registry.GRAPH_ARGUMENTS) - {"trainable"} <= set(
+        INVALID_ARGUMENTS)
+
+
+@pytest.mark.parametrize("argument", sorted(INVALID_ARGUMENTS))
+def test_invalid_arguments_are_named(argument):
+    for case in INVALID_ARGUMENTS[argument]:
+        kwargs = {"name": "rgc_shallow", "input_shape": (72, 72, 3), **case}
+        with pytest.raises(ValueError) as info:
+            tnn.create_model(**kwargs)
+        assert argument in str(info.value), (case, str(info.value))
+
+
+@pytest.mark.parametrize("unroll,warns", [("biological", True),
+                                          ("feedforward", False)])
+def test_short_times_warning_only_in_the_biological_unroll(unroll, warns):
+    # Shallow readout: 5 edges from the input; 4 steps are too few only
+    # when every edge costs a step.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = tnn.create_model("timedecay_shallow", input_shape=(72, 72, 3),
+                                 num_classes=3, times=4, unroll=unroll)
+    short = [w for w in caught if "shorter than the longest" in
+             str(w.message)]
+    assert bool(short) == warns
+    if not warns:
+        assert model.first_image_step("imnetds") == 0

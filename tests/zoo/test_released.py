@@ -56,6 +56,29 @@ def test_make_decoder_reads_the_zoo_window():
     assert np.asarray(decoder(logits)).shape == (2, 5)
 
 
+def test_released_tmaxconf_is_the_readouts_alias_and_loads_its_beta():
+    """`_tmaxconf` builds `get_decoder("tmaxconf")` (trainable β drawn from
+    U[0, 1), convrnns `decoders.softmax`); converting a checkpoint replaces
+    the random β by the stored one."""
+    from tnn.interop.tf1_checkpoint import load_tf1_weights, variable_map
+
+    model = tnn.create_model("timedecay_shallow", input_shape=(72, 72, 3),
+                             num_classes=5)
+    decoder = released.make_decoder("tmaxconf", model)
+    assert decoder.get_config()["trainable_beta"] is True
+    assert decoder.normalize_softmax_beta.trainable
+    assert 0.0 <= float(decoder.normalize_softmax_beta.numpy()[0]) < 1.0
+    vmap = variable_map(model, decoder)
+    arrays = {f"tnn_model/{n}": np.full(s, 0.01, "float32")
+              for n, s in vmap.expected_shapes().items()}
+    arrays["tnn_model/normalize/softmax_beta"] = np.array([2.5], "float32")
+    load_tf1_weights(model, arrays, decoder)
+    assert float(decoder.normalize_softmax_beta.numpy()[0]) == 2.5
+    with pytest.raises(ValueError, match=r"Unknown zoo decoder suffix "
+                                         r"'last'"):
+        released.make_decoder("last", model)
+
+
 def test_presets():
     assert presets.presentation_settings("default", 16, 12) == {
         "times": 16, "image_off": 12}

@@ -16,6 +16,16 @@ class TNNLayerNorm(keras.layers.Layer):
     defaults (epsilon 1e-12); Keras' `LayerNormalization(axis=[1, 2, 3])`
     would instead learn `[H, W, C]` parameters.
 
+    The statistics are those of `x - x[0]` (each example shifted by its
+    first element), the same function in exact arithmetic: an input that is
+    constant over H, W, C then has exactly zero deviations and variance and
+    gives exactly `beta`, in every execution mode. Without the shift the
+    float32 round-off of the mean of a constant (e.g. the gate
+    pre-activations of a fresh cell before the image arrives: zero input
+    plus a constant bias) is multiplied by `rsqrt(epsilon) = 1e6` and
+    depends on the order of summation (eager, graph and XLA differed by
+    O(1)); the shift also keeps nearly-constant inputs well conditioned.
+
     Args:
         epsilon: variance epsilon (1e-12 as in TF1 contrib).
         gain_init: initial value of gamma.
@@ -48,9 +58,12 @@ class TNNLayerNorm(keras.layers.Layer):
         dtype = x.dtype
         x = ops.cast(x, "float32")
         axes = tuple(range(1, len(x.shape)))
-        mean = ops.mean(x, axis=axes, keepdims=True)
-        var = ops.mean(ops.square(x - mean), axis=axes, keepdims=True)
-        y = (x - mean) * ops.rsqrt(var + self.epsilon)
+        # Shift by each example's first element: exact zeros for a constant.
+        first = x[(slice(None),) + (slice(0, 1),) * len(axes)]
+        shifted = x - first
+        centred = shifted - ops.mean(shifted, axis=axes, keepdims=True)
+        var = ops.mean(ops.square(centred), axis=axes, keepdims=True)
+        y = centred * ops.rsqrt(var + self.epsilon)
         y = y * ops.cast(self.gamma, "float32") + ops.cast(self.beta,
                                                            "float32")
         return ops.cast(y, dtype)

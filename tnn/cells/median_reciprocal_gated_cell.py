@@ -39,13 +39,14 @@ class MedianReciprocalGatedCell(ReciprocalGateBase):
     State `[c, h]`, output `h`. The gate on `h` uses the *previous* memory
     `c_{t-1}`. `R(u)` (with `out_residual`) is `u` when the channel counts
     match, else a bias-free 1×1 projection (xavier-initialized, no weight
-    decay, as the original `residual_add`). The feedback term exists when
-    `feedback_channels` is given (entry "out", a plain conv + bias: the
-    settings `model_func` imposes on the zoo model). Kernels of the
-    depthwise convs larger than the map are clipped to the map size. The
-    defaults are the zoo's effective settings; the unused `tau_bias` /
-    `gate_bias` of the config (only added by non-separable convs) are not
-    arguments.
+    decay, as the original `residual_add`; always the projection with
+    `residual_resized`, a residual resized from another H×W). The feedback
+    term exists when `feedback_channels` is given (entry "out", a plain
+    conv + bias: the settings `model_func` imposes on the zoo model).
+    Kernels of the depthwise convs larger than the map are clipped to the
+    map size. The defaults are the zoo's effective settings; the unused
+    `tau_bias` / `gate_bias` of the config (only added by non-separable
+    convs) are not arguments.
 
     Args:
         filters: output channels (`out_depth`); must equal the input channels.
@@ -137,7 +138,9 @@ class MedianReciprocalGatedCell(ReciprocalGateBase):
             self.in_out_filter_size + (filters, filters))
         self.input_to_out_bias = self._bias("out/input_to_out_bias", filters)
         self.residual_kernel = None
-        if self.out_residual and res != filters:
+        # As the original residual_add: a 1×1 projection when the channels
+        # differ and, after a resize, always.
+        if self.out_residual and (res != filters or self.residual_resized):
             self.residual_kernel = self._tf1_weight(
                 "out/residual_add_weights", (1, 1, res, filters),
                 utils.get_initializer("xavier"))

@@ -23,6 +23,7 @@ class ReciprocalGateBase(SideInputCell):
     """
 
     TF1_SCOPE = "ReciprocalGateCell"
+    takes_resized_residual = True
 
     def __init__(self, filters, cell_depth, tau_filter_size,
                  gate_filter_size, ff_filter_size, in_out_filter_size,

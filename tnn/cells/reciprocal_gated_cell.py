@@ -30,7 +30,10 @@ class ReciprocalGatedCell(ReciprocalGateBase):
         h_t = out_act(F_tau(W_hh * h_{t-1}) h_{t-1} + F_g(g) m)
 
     State `[c, h]`, output `h`. `R(u)` is `u` if the channel counts match,
-    else a bias-free 1×1 conv (xavier, no decay). Layer norm (optional)
+    else a bias-free 1×1 conv (xavier, no decay); with `residual_resized`
+    (a residual resized from another H×W by the graph) always the conv, as
+    the original `residual_add` (cell_residual / residual_to_out_gate then
+    raise: the original cannot add them either). Layer norm (optional)
     acts on `c_t` / `h_t` before the activations.
 
     Faithful to the original, including its bugs:
@@ -46,8 +49,11 @@ class ReciprocalGatedCell(ReciprocalGateBase):
     `ds_repeat`, `cell_tau_filter_size`, `gate_filter_size=0`.
 
     Args:
-        filters: output channels (`out_depth`); must equal the input channels.
-        cell_depth: channels of the memory `c`.
+        filters: output channels (`out_depth`); must equal the input channels
+            (the one required argument: `ReciprocalGatedCell(filters=64)`
+            is a working cell).
+        cell_depth: channels of the memory `c` (default `filters`, as in
+            rgc_shallow).
         tau_filter_size, gate_filter_size, ff_filter_size,
         in_out_filter_size, feedback_filter_size: kernel sizes of the self
             (tau) convs, the reciprocal gate convs, the convs of `x` and `u`
@@ -63,7 +69,9 @@ class ReciprocalGatedCell(ReciprocalGateBase):
         out_activation: activation names (None = identity).
         input_to_cell, cell_residual, input_to_out, cell_to_out,
         out_residual, residual_to_out_gate: the optional terms above (the
-            memory needs input_to_cell or cell_residual).
+            memory needs input_to_cell or cell_residual; input_to_cell
+            defaults to True unless cell_residual is set, the drive of
+            rgc_shallow's cells).
         layer_norm, norm_gain, norm_shift: layer norm, initial gamma / beta.
         kernel_initializer, kernel_initializer_kwargs: TF1 names accepted.
         weight_decay: TF1 L2 weight decay on the kernels.
@@ -72,7 +80,7 @@ class ReciprocalGatedCell(ReciprocalGateBase):
             False, False are supported.
     """
 
-    def __init__(self, filters, cell_depth, tau_filter_size=3,
+    def __init__(self, filters, cell_depth=None, tau_filter_size=3,
                  gate_filter_size=3, ff_filter_size=3, in_out_filter_size=3,
                  feedback_filter_size=3, feedback_entry="out",
                  tau_depth_separable=False, gate_depth_separable=False,
@@ -82,7 +90,7 @@ class ReciprocalGatedCell(ReciprocalGateBase):
                  tau_multiplier=-1.0, gate_offset=1.0, gate_multiplier=-1.0,
                  tau_bias=0.0, gate_bias=0.0, input_activation=None,
                  feedback_activation=None, cell_activation="elu",
-                 out_activation="elu", input_to_cell=False,
+                 out_activation="elu", input_to_cell=None,
                  cell_residual=False, input_to_out=False, cell_to_out=False,
                  out_residual=False, residual_to_out_gate=False,
                  layer_norm=False, norm_gain=1.0, norm_shift=0.0,
@@ -91,6 +99,10 @@ class ReciprocalGatedCell(ReciprocalGateBase):
                  feedback_channels=None, recurrent_keep_prob=1.0,
                  batch_norm=False, batch_norm_cell_out=False, **kwargs):
         utils.check_choice(feedback_entry, "feedback_entry", FEEDBACK_ENTRIES)
+        if cell_depth is None:
+            cell_depth = filters
+        if input_to_cell is None:  # the drive of rgc_shallow's cells
+            input_to_cell = not cell_residual
         if not (input_to_cell or cell_residual):
             raise ValueError("The memory needs a drive: set "
                              "input_to_cell=True and/or cell_residual=True.")
@@ -180,6 +192,17 @@ class ReciprocalGatedCell(ReciprocalGateBase):
         elif self.uses_residual and res is None:
             problem = ("cell_residual / out_residual / residual_to_out_gate "
                        "need residual_channels=<int>")
+        elif self.residual_resized and (self.cell_residual
+                                        or self.residual_to_out_gate):
+            problem = ("the residual comes from another H×W "
+                       "(residual_resized=True), but cell_residual / "
+                       "residual_to_out_gate convolve it at its own size "
+                       "and add it to maps of the input's size, which the "
+                       "original cannot do either (its sum fails): use "
+                       "out_residual alone (resized, then projected, as "
+                       "the original residual_add), or keep the size in "
+                       "the pre-memory (move strides / pools after the "
+                       "cell)")
         elif entry == "cell" and fb != self.cell_depth:
             problem = (f"feedback_entry='cell' adds fb to conv(fb) as the "
                        f"original does, so feedback_channels ({fb}) must "
@@ -217,7 +240,9 @@ class ReciprocalGatedCell(ReciprocalGateBase):
         if self.cell_to_out:
             self._make_op("out/gate", depth, filters, "gate")
         self.residual_kernel = None
-        if self.out_residual and res != filters:
+        # As the original residual_add: a 1×1 projection when the channels
+        # differ and, after a resize, always.
+        if self.out_residual and (res != filters or self.residual_resized):
             self.residual_kernel = self._tf1_weight(
                 "out/res_add/residual_add_weights", (1, 1, res, filters),
                 utils.get_initializer("xavier"))

@@ -18,16 +18,28 @@ class SideInputCell(RecurrentCell):
         residual_channels, feedback_channels: channels of the residual `u`
             and of the feedback `fb` (the graph builder fills them in; None
             means no such input).
+        residual_resized: the residual was resized to the input's H×W from
+            another size (the graph builder sets it when the pre-memory
+            changes the size). As the original `residual_add`, the residual
+            is then always projected by a 1×1 conv, even when the channel
+            counts agree. Only cells with `takes_resized_residual` accept it.
         **kwargs: `keras.layers.Layer` arguments (name, dtype, ...).
     """
 
     accepts_residual = True
     accepts_feedback = True
+    takes_resized_residual = False
     TF1_SCOPE = None
 
     def __init__(self, filters, residual_channels=None,
-                 feedback_channels=None, **kwargs):
+                 feedback_channels=None, residual_resized=False, **kwargs):
         utils.check_positive_int(filters, "filters")
+        if residual_resized and not self.takes_resized_residual:
+            raise ValueError(
+                f"{type(self).__name__} takes a residual of its input's H×W "
+                f"only (residual_resized=True is not supported); keep the "
+                f"spatial size in the pre-memory (move strides / pools "
+                f"after the cell).")
         residual_channels = checks.optional_channels(residual_channels,
                                                      "residual_channels")
         feedback_channels = checks.optional_channels(feedback_channels,
@@ -36,7 +48,14 @@ class SideInputCell(RecurrentCell):
         self.filters = filters
         self.residual_channels = residual_channels
         self.feedback_channels = feedback_channels
+        self.residual_resized = bool(residual_resized)
         self._tf1_names = {}
+
+    def get_config(self):
+        config = super().get_config()
+        if self.residual_resized:
+            config["residual_resized"] = True
+        return config
 
     def _tf1_weight(self, tf1_name, shape, initializer, regularizer=None):
         """Creates `<TF1_SCOPE>/<tf1_name>` (Keras name: "/" → "_",

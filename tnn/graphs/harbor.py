@@ -3,14 +3,28 @@
 §1.3 of the reference. Each 4-D input is resized to the node's target H×W
 with align-corners bilinear interpolation (identity when the size already
 matches; used for down-sampling skips and up-sampling feedback); a 2-D input
-going into a 4-D node is tiled over H×W; into a 2-D node every input is
-flattened (row-major H, W, C). Inputs are then combined:
+going into a 4-D node is projected and tiled over H×W (below); into a 2-D
+node every input is flattened (row-major H, W, C). Inputs are then combined:
 
 - "concat" (default, every zoo model): channel concatenation in the order the
   graph spec gives (`GraphSpec.ordered_inputs`); no projection, the next conv
   simply has more input channels.
-- "add": element-wise sum; an input whose channel count differs from the
-  feed-forward input's gets a 1×1 conv (or dense) projection with bias.
+- "add": element-wise sum; a 4-D input whose channel count differs from the
+  feed-forward input's gets a 1×1 conv projection with bias.
+
+A vector (fc) input `v [B, D]` into a 4-D node: as the original
+`input_aggregator`, an fc `v W + b` (`fc_to_conv_harbor_for_<input>_weights
+[D, C]` and `_bias [C]`: xavier kernel, bias init 1 as `model_tool.fc`, no
+activation) when D ≠ C, then tiled over H×W. The original's own channel
+accounting disagrees with itself here: its `harbor_policy` counts such an
+input as `C = shape_from`'s channel count (the feed-forward input's), while
+`input_aggregator` projects it to the node's *total* harbor channel count, so
+under "concat" the concatenation it builds is wider than the harbor shape it
+declared (its tnn unit tests expect yet another policy; no zoo graph has
+such an edge). We follow `harbor_policy`: C is the feed-forward input's
+channel count. That is the only choice consistent with the declared harbor
+shape, and under "add" (where the original's target is `shape_from`'s
+shape) it is exactly the original.
 
 An optional `projection` (int) applies a 1×1 conv with bias after combining.
 
@@ -75,11 +89,12 @@ class Harbor(keras.layers.Layer):
                     f"{tuple(shape)}; harbors take [B, H, W, C] or [B, D].")
 
     def _piece_shape(self, shape, target):
-        """Shape of one input after resizing/tiling/flattening."""
+        """Shape of one input after resizing/projecting/tiling/flattening."""
         if len(target) == 4:
             if len(shape) == 4:
                 return (target[1], target[2], shape[3])
-            return (target[1], target[2], shape[1])
+            # A vector is projected to the feed-forward channels (above).
+            return (target[1], target[2], target[3])
         flat = 1
         for d in shape[1:]:
             flat *= int(d)
@@ -109,6 +124,14 @@ class Harbor(keras.layers.Layer):
         self._check_shapes(input_shapes)
         target = self._target(input_shapes)
         pieces = [self._piece_shape(s, target) for s in input_shapes]
+        self.vector_projections = {}
+        if len(target) == 4:
+            for i, (name, shape) in enumerate(zip(self.input_names,
+                                                  input_shapes)):
+                if len(shape) == 2 and shape[1] != target[3]:
+                    self.vector_projections[i] = self._make_projection(
+                        f"fc_to_conv_harbor_for_{name}", (shape[1],),
+                        target[3], bias_init=1.0)
         self.add_projections = {}
         if self.channel_op == "add":
             want = pieces[self.ff_index][-1]
@@ -125,7 +148,7 @@ class Harbor(keras.layers.Layer):
             self.out_projection = self._make_projection(
                 "projection", combined, self.projection)
 
-    def _make_projection(self, name, piece_shape, channels):
+    def _make_projection(self, name, piece_shape, channels, bias_init=0.0):
         kernel_shape = ((1, 1, piece_shape[-1], channels)
                         if len(piece_shape) == 3 else
                         (piece_shape[-1], channels))
@@ -133,15 +156,17 @@ class Harbor(keras.layers.Layer):
             name=f"{name}_weights", shape=kernel_shape,
             initializer=utils.get_initializer("xavier"))
         bias = self.add_weight(name=f"{name}_bias", shape=(channels,),
-                               initializer="zeros")
+                               initializer=utils.get_initializer(bias_init))
         return kernel, bias
 
     # --- call ---------------------------------------------------------------
 
-    def _bring(self, x, target):
+    def _bring(self, x, target, index):
         if len(target) == 4:
             if len(x.shape) == 4:
                 return resize_align_corners(x, target[1:3])
+            if index in self.vector_projections:
+                x = self._project(x, self.vector_projections[index])
             x = ops.reshape(x, (-1, 1, 1, x.shape[-1]))
             return ops.tile(x, (1, target[1], target[2], 1))
         if len(x.shape) == 2:
@@ -160,7 +185,7 @@ class Harbor(keras.layers.Layer):
 
     def call(self, inputs):
         target = tuple(inputs[self.ff_index].shape)
-        pieces = [self._bring(x, target) for x in inputs]
+        pieces = [self._bring(x, target, i) for i, x in enumerate(inputs)]
         if self.split_feedback:
             ff = pieces[self.ff_index]
             others = [p for i, p in enumerate(pieces) if i != self.ff_index]

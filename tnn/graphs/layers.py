@@ -10,11 +10,13 @@ Names and their keyword arguments (TF1 conventions where they differ):
     conv          filters, kernel_size, strides=1, padding="same",
                   activation=None, use_bias=True,
                   kernel_initializer="variance_scaling", bias_initializer=0,
-                  weight_decay=None (TF1 l2: adds wd·Σw²/2)
+                  weight_decay=None (TF1 l2 on the kernel: adds wd·Σw²/2),
+                  bias_weight_decay=None (the same on the bias)
     fc / dense    units, activation=None, use_bias=True,
                   kernel_initializer="variance_scaling", bias_initializer=1
-                  (the original model_tool default), weight_decay=None;
-                  flattens its input first (row-major H, W, C)
+                  (the original model_tool default), weight_decay=None,
+                  bias_weight_decay=None; flattens its input first
+                  (row-major H, W, C)
     max_pool      pool_size=2, strides=2, padding="same"
     avg_pool      pool_size=2, strides=2, padding="same"
     global_pool   kind="avg" | "max"
@@ -26,6 +28,11 @@ Names and their keyword arguments (TF1 conventions where they differ):
                   adds the node's harbor input (§1.5 residual_add)
     batch_norm    momentum=0.9, epsilon=1e-5 (Keras BatchNormalization)
     lrn           depth_radius=5, bias=1.0, alpha=1.0, beta=0.5 (TF LRN)
+
+The original's `conv`, `fc` and `component_conv` decay kernel and bias with
+one `weight_decay`; here the bias takes its own `bias_weight_decay` (the
+key the cells use), None meaning no decay. The zoo tables and the JSON
+importer set both, so the zoo trains on the original's objective.
 """
 
 import copy
@@ -43,9 +50,10 @@ class ResidualAdd(keras.layers.Layer):
     """`x + ℛ(res)`: the original `residual_add` post-memory op (§1.5).
 
     ℛ is the identity when shapes match; a bias-free 1×1 projection
-    (`residual_add_weights [1, 1, C_res, C_x]`) when channels differ; an
-    align-corners bilinear resize first when spatial sizes differ.
-    Called as `layer(x, residual)`.
+    (`residual_add_weights [1, 1, C_res, C_x]`) when channels differ; when
+    the spatial sizes differ, an align-corners bilinear resize followed by
+    that projection, ALWAYS, even when the channel counts agree (the
+    original's `sp_resize` branch). Called as `layer(x, residual)`.
 
     Args:
         weight_decay: TF1-convention L2 on the projection kernel.
@@ -65,8 +73,15 @@ class ResidualAdd(keras.layers.Layer):
         if residual_shape is None:
             raise ValueError(f"ResidualAdd '{self.name}' needs the residual "
                              f"shape to build.")
+        if len(x_shape) != len(residual_shape):
+            raise ValueError(f"ResidualAdd '{self.name}': input rank "
+                             f"{len(x_shape)} and residual rank "
+                             f"{len(residual_shape)} differ; add a residual "
+                             f"of the input's rank.")
+        resized = (len(x_shape) == 4
+                   and tuple(residual_shape[1:3]) != tuple(x_shape[1:3]))
         self.projection = None
-        if residual_shape[-1] != x_shape[-1]:
+        if residual_shape[-1] != x_shape[-1] or resized:
             self.projection = self.add_weight(
                 name="residual_add_weights",
                 shape=(1, 1, int(residual_shape[-1]), int(x_shape[-1])),
@@ -139,7 +154,8 @@ class LocalResponseNorm(keras.layers.Layer):
 
 def _conv(filters, kernel_size, strides=1, padding="same", activation=None,
           use_bias=True, kernel_initializer="variance_scaling",
-          bias_initializer=0.0, weight_decay=None, name=None):
+          bias_initializer=0.0, weight_decay=None, bias_weight_decay=None,
+          name=None):
     return keras.layers.Conv2D(
         filters=utils.check_positive_int(filters, "conv filters"),
         kernel_size=utils.as_pair(kernel_size, "conv kernel_size"),
@@ -151,12 +167,13 @@ def _conv(filters, kernel_size, strides=1, padding="same", activation=None,
         kernel_initializer=utils.get_initializer(kernel_initializer),
         bias_initializer=utils.get_initializer(bias_initializer),
         kernel_regularizer=utils.tf1_l2(weight_decay),
+        bias_regularizer=utils.tf1_l2(bias_weight_decay),
         name=name)
 
 
 def _dense(units, activation=None, use_bias=True,
            kernel_initializer="variance_scaling", bias_initializer=1.0,
-           weight_decay=None, name=None):
+           weight_decay=None, bias_weight_decay=None, name=None):
     return FlatDense(
         units=utils.check_positive_int(units, "fc units"),
         activation=utils.get_activation(activation),
@@ -164,6 +181,7 @@ def _dense(units, activation=None, use_bias=True,
         kernel_initializer=utils.get_initializer(kernel_initializer),
         bias_initializer=utils.get_initializer(bias_initializer),
         kernel_regularizer=utils.tf1_l2(weight_decay),
+        bias_regularizer=utils.tf1_l2(bias_weight_decay),
         name=name)
 
 

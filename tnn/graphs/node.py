@@ -5,6 +5,11 @@ shared across steps. The node's "residual" (the original's `return_input`
 of the first pre-memory conv) is the pre-memory input: the harbor output, or
 only its feed-forward part when the cell takes feedback separately. Cells
 that declare `accepts_residual` receive it, as do `residual_add` layers.
+When the pre-memory changes the spatial size (a strided conv, a pool), the
+residual of a cell that declares `takes_resized_residual` is resized to the
+cell input's H×W here (align-corners bilinear, as the original's
+`residual_add`) and the cell is built with `residual_resized=True`, which
+makes it project the residual (1×1) even when the channel counts agree.
 """
 
 import copy
@@ -14,6 +19,7 @@ import keras
 from tnn import cells as cells_lib
 from tnn.graphs.harbor import Harbor
 from tnn.graphs.layers import build_layer
+from tnn.graphs.resize import resize_align_corners
 
 
 def build_cell(cell_spec, name, **extra):
@@ -57,6 +63,7 @@ class Node(keras.layers.Layer):
         # The cell is made in build(), once the channel counts of its
         # residual and feedback inputs are known.
         self.cell = None
+        self._cell_residual_size = None
 
     # --- shapes -------------------------------------------------------------
 
@@ -97,6 +104,11 @@ class Node(keras.layers.Layer):
             extra = {}
             if self.cell_class.accepts_residual:
                 extra["residual_channels"] = int(res[-1])
+                if (getattr(self.cell_class, "takes_resized_residual", False)
+                        and len(res) == 4 and len(x) == 4
+                        and tuple(res[1:3]) != tuple(x[1:3])):
+                    extra["residual_resized"] = True
+                    self._cell_residual_size = tuple(x[1:3])
             if self.cell_class.accepts_feedback:
                 extra["feedback_channels"] = (int(fb[-1]) if fb is not None
                                               else None)
@@ -154,6 +166,9 @@ class Node(keras.layers.Layer):
             extra = {}
             if self.cell.accepts_residual:
                 extra["residual"] = res
+                if self._cell_residual_size is not None:
+                    extra["residual"] = resize_align_corners(
+                        res, self._cell_residual_size)
             if self.cell.accepts_feedback:
                 extra["feedback"] = fb
             x, new_states = self.cell(x, list(states), training=training,

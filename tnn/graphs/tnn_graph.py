@@ -232,6 +232,11 @@ class TNNGraph(keras.Model):
                     f"{_one_line(err)}") from None
 
     def _warn_if_short(self, times):
+        # The longest-path rule is the biological unroll's (one step per
+        # edge); the per-step feed-forward unroll sweeps every path within
+        # each step, so its readout is image-driven from step 0.
+        if self.unroll_mode != "biological":
+            return
         longest = self.spec.longest_path()
         if times <= longest:
             first = self.first_image_step(self.spec.output)

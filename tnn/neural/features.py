@@ -41,6 +41,7 @@ can be extracted on any Keras backend.
 import json
 import math
 import os
+import sys
 import zlib
 
 import keras
@@ -183,6 +184,22 @@ def _groups(nodes, nodes_per_pass):
             for i in range(0, len(nodes), nodes_per_pass)]
 
 
+def plain_progress(verbose):
+    """The Keras `verbose` to use for progress on this process's stdout.
+
+    A progress bar (1, or Keras' "auto") writes ANSI colour codes and
+    carriage returns that clutter a log file; when stdout is not a
+    terminal it becomes 2 (one plain line per pass or epoch). Other
+    values are returned unchanged.
+    """
+    stdout = sys.stdout
+    terminal = hasattr(stdout, "isatty") and stdout.isatty()
+    if not terminal and (verbose == "auto" or (
+            not isinstance(verbose, str) and verbose == 1)):
+        return 2
+    return verbose
+
+
 def extract_features(model, stimuli, nodes=None, batch_size=32,
                      reduction="projection", dims=1024, seed=0,
                      nodes_per_pass=None, recurrent=True, verbose=1,
@@ -200,7 +217,8 @@ def extract_features(model, stimuli, nodes=None, batch_size=32,
             (None: all nodes in one pass).
         recurrent: False gives the feed-forward control's features (no
             state carried over steps, no feedback).
-        verbose: 1 shows a `keras.utils.Progbar` per pass, 0 is silent.
+        verbose: 1 shows a `keras.utils.Progbar` per pass (one plain line
+            per pass when stdout is not a terminal), 0 is silent.
         reducers: optional `{node: NodeReducer}` (from `make_reducers`).
 
     Returns:
@@ -222,6 +240,7 @@ def extract_features(model, stimuli, nodes=None, batch_size=32,
     out = {node: np.empty((n, model.times, reducers[node].dims), np.float32)
            for node in nodes}
     size = min(batch_size, n)
+    verbose = plain_progress(verbose)
     for index, group in enumerate(_groups(nodes, nodes_per_pass)):
         run = _Unroller(model, group, "on" if recurrent else "off")
         bar = keras.utils.Progbar(n, verbose=verbose, unit_name="stimulus")

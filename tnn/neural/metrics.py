@@ -144,3 +144,79 @@ def ceiled_score(raw, ceiling, version):
             out = raw / ceiling
     out = np.where(ceiling > 0, out, np.nan)
     return float(out) if out.ndim == 0 else out
+
+
+# The summary of a time-binned ceiled score (report field "summary_rule").
+# Brain-Score's time-binned benchmarks (brain-score/vision @ c642dbe4)
+# ceil every bin separately and average over the benchmark's bins:
+# `MajajHong2015public.{V4,IT}-temporal-pls`
+# (benchmarks/majajhong2015/benchmark.py) keep a time_bin dimension in the
+# raw score (metric_helpers/temporal.py `PerTime` correlation of
+# `spantime_pls`) and in the ceiling (`internal_consistency_temporal` =
+# `PerTime(InternalConsistency)`), `NeuralBenchmark.__call__` divides them
+# bin by bin with benchmark_helpers/neural_common.py `explained_variance`
+# (r**2 / ceiling, no clipping), and scores are averaged over time
+# (metric_helpers/temporal.py: "take the mean of scores ... over time").
+# The bins are declared by the benchmark (benchmarks/kar2019/benchmark.py
+# `TIME_BINS`: 70-250 ms after onset), never "every recorded bin".
+SUMMARY_RULE = "ceiled_mean_over_reliable_bins"
+SUMMARY_RULE_VERSION = 1
+DEFAULT_MIN_CEILING = 0.1
+
+
+def summary_bins(ceiling, window, min_ceiling=DEFAULT_MIN_CEILING):
+    """Bins of the ceiled summary: the window's bins with a reliable ceiling.
+
+    A bin whose split-half ceiling is at or below `min_ceiling` (before
+    the response onset it is ~0.02) measures noise; dividing by it turns
+    any small correlation into a ratio far above 1, so it is left out.
+
+    Args:
+        ceiling: [B] ceiling per bin.
+        window: indices of the declared bins (e.g. `selection_ms`'s).
+        min_ceiling: the smallest reliable ceiling (exclusive, >= 0).
+
+    Returns:
+        int array of the kept bins (possibly empty).
+    """
+    if not min_ceiling >= 0:
+        raise ValueError(f"min_ceiling must be >= 0, got {min_ceiling!r}.")
+    ceiling = np.asarray(ceiling, dtype=np.float64)
+    window = np.asarray(window, dtype=int)
+    keep = np.isfinite(ceiling[window]) & (ceiling[window] > min_ceiling)
+    return window[keep]
+
+
+def ceiled_summary(raw, ceiling, bins, version):
+    """Mean ceiled score over `bins`, with each bin clipped at 1 and flagged.
+
+    Brain-Score's rule (see SUMMARY_RULE) is the mean of the per-bin
+    ceiled scores; it does not clip, so a model that predicts a noisy bin
+    better than its split-half reliability scores above 1. Here each
+    bin's ratio is clipped at 1 for "ceiled_score", the unclipped mean is
+    kept as "ceiled_score_unclipped" and "above_ceiling" says whether any
+    bin exceeded 1 (the mapping is then likely to overfit or the features
+    to leak the data). Undefined raw scores (NaN) count as 0.
+
+    Args:
+        raw: [B] raw score per bin.
+        ceiling: [B] ceiling per bin.
+        bins: the summary bins (`summary_bins`).
+        version: one of CEILING_VERSIONS.
+
+    Returns:
+        dict: "ceiled_score", "ceiled_score_unclipped" (NaN without bins),
+        "above_ceiling" (bool), "bins_above_ceiling" (list of bin indices).
+    """
+    bins = np.asarray(bins, dtype=int)
+    if bins.size == 0:
+        return {"ceiled_score": np.nan, "ceiled_score_unclipped": np.nan,
+                "above_ceiling": False, "bins_above_ceiling": []}
+    raw = np.nan_to_num(np.asarray(raw, dtype=np.float64)[bins], nan=0.0)
+    per_bin = np.asarray(ceiled_score(
+        raw, np.asarray(ceiling, dtype=np.float64)[bins], version))
+    above = per_bin > 1.0
+    return {"ceiled_score": float(np.minimum(per_bin, 1.0).mean()),
+            "ceiled_score_unclipped": float(per_bin.mean()),
+            "above_ceiling": bool(above.any()),
+            "bins_above_ceiling": bins[above].tolist()}

@@ -5,6 +5,13 @@ b + step_offset, as Nayebi et al. map 10 ms steps onto 10 ms bins); pass
 `model_steps` for any other alignment. The best node of an area is the one
 with the highest raw score averaged over the selected bins (all bins by
 default, or those starting inside `selection_ms`).
+
+The summary ceiled score follows Brain-Score's time-binned benchmarks
+(`tnn.neural.metrics.SUMMARY_RULE`: ceil each bin, average over declared
+bins) restricted to the selected bins whose ceiling exceeds `min_ceiling`,
+with each bin clipped at 1 and bins above the ceiling flagged
+(`metrics.ceiled_summary`); the rule, its version and the bins used are
+part of the report.
 """
 
 import contextlib
@@ -121,18 +128,20 @@ def _bin_mean(values, sel):
     return np.nan_to_num(np.asarray(values)[..., sel], nan=0.0).mean(-1)
 
 
-def _node_report(result, ceil, sel, version):
+def _node_report(result, ceil, sel, summary, version):
     per_split_mean = _bin_mean(result["per_split"], sel)
     mean, err = metrics.split_mean_and_sem(per_split_mean)
     ceiled = metrics.ceiled_score(result["score"], ceil, version)
-    ceiled_for_mean = metrics.ceiled_score(
-        np.nan_to_num(result["score"], nan=0.0), ceil, version)
+    ceiled_mean = metrics.ceiled_summary(result["score"], ceil, summary,
+                                         version)
     report = {"score_per_bin": _jsonable(result["score"]),
               "error_per_bin": _jsonable(result["error"]),
               "ceiled_per_bin": _jsonable(ceiled),
               "mean_score": _jsonable(mean), "mean_error": _jsonable(err),
-              "mean_ceiled": _jsonable(metrics.nanmean(ceiled_for_mean[sel],
-                                                       0))}
+              "mean_ceiled": _jsonable(ceiled_mean["ceiled_score"]),
+              "mean_ceiled_unclipped": _jsonable(
+                  ceiled_mean["ceiled_score_unclipped"]),
+              "above_ceiling": ceiled_mean["above_ceiling"]}
     if "heldout" in result:
         held = result["heldout"]
         report["heldout_score_per_bin"] = _jsonable(held["score"])
@@ -142,12 +151,42 @@ def _node_report(result, ceil, sel, version):
     return report
 
 
+def _summary_rule(selection_ms, min_ceiling):
+    window = None if selection_ms is None else [float(v) for v in
+                                                selection_ms]
+    return {"name": metrics.SUMMARY_RULE,
+            "version": metrics.SUMMARY_RULE_VERSION,
+            "window_ms": window, "min_ceiling": float(min_ceiling),
+            "clip_per_bin": 1.0,
+            "description": (
+                "mean over the bins starting in window_ms (all if None) "
+                "whose ceiling > min_ceiling of the per-bin ceiled score "
+                "(Brain-Score: explained_variance per time bin, mean over "
+                "the benchmark's bins), each bin clipped at 1; "
+                "ceiled_score_unclipped keeps Brain-Score's unclipped "
+                "mean and above_ceiling flags any bin above 1")}
+
+
+def _summary(raw, ceil, bins, bin_start_ms, version):
+    """The best node's summary bins, with their raw score and ceiling."""
+    out = metrics.ceiled_summary(raw, ceil, bins, version)
+    raw = np.nan_to_num(np.asarray(raw, np.float64), nan=0.0)
+    return {"bins": bins.tolist(),
+            "bin_start_ms": _jsonable(np.asarray(bin_start_ms)[bins]),
+            "raw_score": _jsonable(raw[bins].mean() if bins.size
+                                   else np.nan),
+            "ceiling": _jsonable(ceil[bins].mean() if bins.size
+                                 else np.nan),
+            "bins_above_ceiling": out["bins_above_ceiling"]}
+
+
 def layer_sweep(features, data, areas=None, mapping="pls",
                 shared_across_bins=False, step_offset=0, model_steps=None,
                 n_splits=10, train_size=0.9, seed=1, ceiling_splits=10,
                 ceiling_seed=1, ceiling_version="r2_over_ceiling_2026",
                 selection_ms=None, n_neuron_folds=0, stimulus_ids=None,
-                blas_threads=1, progress=None):
+                blas_threads=1, progress=None,
+                min_ceiling=metrics.DEFAULT_MIN_CEILING):
     """Scores every node against every area over time; picks the best node.
 
     Args:
@@ -166,6 +205,8 @@ def layer_sweep(features, data, areas=None, mapping="pls",
         ceiling_version: ceiled-score definition (metrics.CEILING_VERSIONS).
         selection_ms: (start, end) window of bin starts used to rank nodes
             and to average the summary numbers; None uses every bin.
+        min_ceiling: the ceiled summary averages only the selected bins
+            whose ceiling exceeds this (`metrics.summary_bins`).
         n_neuron_folds: >= 2 adds held-out-neuron scores per node.
         stimulus_ids: optional [N] ids of the feature rows, checked against
             `data.stimulus_id`.
@@ -178,12 +219,17 @@ def layer_sweep(features, data, areas=None, mapping="pls",
         A JSON-ready dict: "mapping", "splits", "ceiling", "bins" and
         "areas" -> area -> {"best_node", "raw_score", "raw_error",
         "ceiling", "ceiled_score", "ceiling_version", "ceiling_per_bin",
-        "ceiling_error_per_bin", "n_neurons", "nodes" -> node -> per-bin
-        curves}; NaN appears as None.
+        "ceiling_error_per_bin", "n_neurons", "summary", "nodes" -> node ->
+        per-bin curves}; "raw_score" and "ceiling" average the selected
+        bins, "ceiled_score" (clipped per bin at 1),
+        "ceiled_score_unclipped", "above_ceiling" and "summary" (its bins,
+        raw score and ceiling) the summary bins; "summary_rule" names the
+        rule; NaN appears as None.
     """
     if not isinstance(data, NeuralData):
         raise ValueError(f"data must be a NeuralData, got {type(data)}.")
     metrics.check_ceiling_version(ceiling_version)
+    metrics.summary_bins(np.zeros(1), [], min_ceiling)  # checks it
     mapping = make_mapping(mapping)
     shapes = _check_features(features, data, stimulus_ids)
     areas = list(data.areas if areas is None else areas)
@@ -222,10 +268,12 @@ def layer_sweep(features, data, areas=None, mapping="pls",
                  "bin_width_ms": float(data.bin_width_ms),
                  "model_steps": {n: s.tolist() for n, s in steps.items()},
                  "selected": sel.tolist()},
+        "summary_rule": _summary_rule(selection_ms, min_ceiling),
         "areas": {}}
     for area in areas:
         ceil = ceilings[area]["ceiling"]
-        nodes = {node: _node_report(scores[node][area], ceil, sel,
+        summary = metrics.summary_bins(ceil, sel, min_ceiling)
+        nodes = {node: _node_report(scores[node][area], ceil, sel, summary,
                                     ceiling_version) for node in features}
         means = [_bin_mean(scores[n][area]["score"], sel) for n in features]
         best = list(features)[int(np.argmax(means))]
@@ -236,7 +284,11 @@ def layer_sweep(features, data, areas=None, mapping="pls",
             "raw_error": best_report["mean_error"],
             "ceiling": _jsonable(ceil[sel].mean()),
             "ceiled_score": best_report["mean_ceiled"],
+            "ceiled_score_unclipped": best_report["mean_ceiled_unclipped"],
+            "above_ceiling": best_report["above_ceiling"],
             "ceiling_version": ceiling_version,
+            "summary": _summary(scores[best][area]["score"], ceil, summary,
+                                data.bin_start_ms, ceiling_version),
             "ceiling_per_bin": _jsonable(ceil),
             "ceiling_error_per_bin": _jsonable(ceilings[area]["error"]),
             "nodes": nodes}

@@ -27,14 +27,18 @@ _DECODERS = {
     "conv1d": (Conv1DDecoder, {}),
 }
 
-# Original / zoo spellings.
+# Original / zoo spellings. The zoo's `tmaxconf` is `max_conf` built with
+# `trainable=True` (convrnns `loader.MODEL_TO_KWARGS`): its β
+# (`normalize/softmax_beta`) is trainable and starts at
+# `tf.initializers.random_uniform`, U[0, 1) (convrnns `decoders.softmax`);
+# `dthresh` is `thresh` with everything fixed.
 _ALIASES = {
     "simple": ("last", {}),
     "simple_linear": ("last", {"normalization": "linear"}),
     "simple_soft": ("last", {"normalization": "softmax"}),
     "mean": ("average", {}),
     "uniform": ("average", {}),
-    "tmaxconf": ("max_conf", {}),
+    "tmaxconf": ("max_conf", {"trainable_beta": True}),
     "thresh": ("threshold", {}),
     "dthresh": ("threshold", {}),
 }

@@ -73,6 +73,37 @@ class StepTopKAccuracy(keras.metrics.Mean):
                 "dtype": self.dtype}
 
 
+@tnn_export
+class TopKAccuracy(keras.metrics.Mean):
+    """Top-k accuracy of logits `[B, K]`, ties counted as misses.
+
+    `keras.metrics.SparseTopKCategoricalAccuracy` uses `in_top_k`, which
+    counts a tie with the label as a hit: all-equal logits (an output
+    before the image arrives) then score 1.0 at top-5. This counts them as
+    misses (`top_k_matches`), as `training.evaluate` does.
+
+    Args:
+        k: top-k.
+        name: metric name (default "top{k}").
+        dtype: metric dtype.
+    """
+
+    def __init__(self, k=1, name=None, dtype=None):
+        check_k(k)
+        super().__init__(name=name or f"top{k}", dtype=dtype)
+        self.k = k
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        if len(y_pred.shape) != 2:
+            raise ValueError(f"{self.name}: expects logits [batch, classes],"
+                             f" got shape {tuple(y_pred.shape)}.")
+        matches = top_k_matches(y_true, y_pred, self.k)
+        return super().update_state(matches, sample_weight=sample_weight)
+
+    def get_config(self):
+        return {"k": self.k, "name": self.name, "dtype": self.dtype}
+
+
 def per_step_metrics(num_steps, ks=(1, 5), steps=None):
     """`StepTopKAccuracy` for each step (and each k), for `compile`.
 

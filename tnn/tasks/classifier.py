@@ -16,6 +16,13 @@ Labels stay plain class ids: `compute_loss` / `compute_metrics` hand them
 to every output. The regularisation losses of the layers (the TF1-style
 weight decay of §5.3, `tnn.utils.tf1_l2`) are part of `model.losses` and
 are added by Keras' `compute_loss`.
+
+Decoders with learned weights (`w_avg_t`, `mlp`, `conv1d`) are trained by
+default even when the objective does not name them
+(`compile(train_decoders=True)`): each gets its own cross-entropy on
+logits that do not pass gradients back to the backbone, so the backbone's
+objective is unchanged and no decoder is reported at its initial weights.
+All top-k metrics count ties as misses (`TopKAccuracy`).
 """
 
 import keras
@@ -24,6 +31,7 @@ from keras import ops
 from tnn.graphs.tnn_graph import TNNGraph
 from tnn.readouts import PerStepCrossEntropy, StepTopKAccuracy, get_decoder
 from tnn.readouts.base import TemporalDecoder
+from tnn.readouts.step_accuracy import TopKAccuracy
 
 STEPS = "steps"
 DEFAULT_TOP_K = (1, 5)
@@ -47,11 +55,14 @@ class TemporalClassifier(keras.Model):
             (`backbone.first_image_step(readout)`; the outputs before are
             the same for every image).
         decoder_end: end of that window (exclusive; None = through T−1).
+        detached_decoders: decoders whose input logits pass no gradient to
+            the backbone (set by `compile(train_decoders=True)`; saved
+            with the model).
         **kwargs: `keras.Model` arguments (`name`, ...).
     """
 
     def __init__(self, backbone, decoders=("last",), decoder_start=None,
-                 decoder_end=None, **kwargs):
+                 decoder_end=None, detached_decoders=(), **kwargs):
         if not isinstance(backbone, TNNGraph):
             raise ValueError(
                 f"backbone must be a tnn.TNNGraph (per-step logits), got "
@@ -69,6 +80,7 @@ class TemporalClassifier(keras.Model):
                              f"{STEPS!r}, got {names}; give instances "
                              f"distinct `name`s.")
         super().__init__(**kwargs)
+        self.detached_decoders = tuple(detached_decoders)
         self.backbone = backbone
         readout_step = backbone.first_image_step(backbone.output_node)
         self.decoder_start = (readout_step if decoder_start is None
@@ -100,16 +112,24 @@ class TemporalClassifier(keras.Model):
     def call(self, images, training=None):
         steps = ops.cast(self.backbone(images, training=training), "float32")
         outputs = {STEPS: steps}
+        detached = ops.stop_gradient(steps)
         for decoder in self.decoder_layers:
-            outputs[decoder.name] = decoder(steps)
+            outputs[decoder.name] = decoder(
+                detached if decoder.name in self.detached_decoders
+                else steps)
         return outputs
+
+    @property
+    def learned_decoders(self):
+        """Names of the decoders with trainable weights."""
+        return [d.name for d in self.decoder_layers if d.trainable_weights]
 
     # --- training configuration ------------------------------------------
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", *,
                 objective=STEPS, step_weighting="uniform", gamma=0.9,
                 loss_start=None, loss_end=None, label_smoothing=0.0,
-                top_k=DEFAULT_TOP_K, **kwargs):
+                top_k=DEFAULT_TOP_K, train_decoders=True, **kwargs):
         """`keras.Model.compile` with the defaults of this head.
 
         Args:
@@ -122,34 +142,53 @@ class TemporalClassifier(keras.Model):
                 number of classes.
             objective: "steps" (cross-entropy at every step of the window,
                 weighted by `step_weighting`), a decoder name (cross-entropy
-                of its decoded logits), or a list of these (summed). A
-                decoder with learned weights (w_avg_t, mlp, conv1d) only
-                learns when it is part of the objective.
+                of its decoded logits), or a list of these (summed).
             step_weighting, gamma: `PerStepCrossEntropy` weighting
                 ("uniform", "gamma" = γ^t, "last", or per-step weights).
             loss_start, loss_end: window of the per-step loss; default
                 [first image-driven readout step, T).
             label_smoothing: of the per-step cross-entropy ("steps").
             top_k: the k of the accuracy metrics.
+            train_decoders: also train every decoder with learned weights
+                (w_avg_t, mlp, conv1d) that `objective` leaves out, by its
+                own cross-entropy on logits detached from the backbone
+                (added to the loss; the backbone's gradients are those of
+                `objective`). With False such a decoder keeps its initial
+                weights and its metrics are not computed.
             **kwargs: other `keras.Model.compile` arguments.
         """
         if optimizer == "auto":
             optimizer = keras.optimizers.SGD(0.01, momentum=0.9,
                                              nesterov=True)
+        loss_was_auto = isinstance(loss, str) and loss == "auto"
         if loss == "auto":
             loss = self.make_losses(objective, step_weighting, gamma,
-                                    loss_start, loss_end, label_smoothing)
+                                    loss_start, loss_end, label_smoothing,
+                                    train_decoders)
         if metrics == "auto":
             metrics = self.make_metrics(top_k)
+            if loss_was_auto and not train_decoders:
+                untrained = set(self.learned_decoders) - set(
+                    self._objective_names(objective))
+                metrics = {k: v for k, v in metrics.items()
+                           if k not in untrained}
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics,
                         **kwargs)
 
+    @staticmethod
+    def _objective_names(objective):
+        return [objective] if isinstance(objective, str) else list(objective)
+
     def make_losses(self, objective=STEPS, step_weighting="uniform",
                     gamma=0.9, loss_start=None, loss_end=None,
-                    label_smoothing=0.0):
-        """The `{output: loss}` dict of `compile(objective=...)`."""
-        targets = [objective] if isinstance(objective, str) else list(
-            objective)
+                    label_smoothing=0.0, train_decoders=True):
+        """The `{output: loss}` dict of `compile(objective=...)`.
+
+        With `train_decoders`, learned decoders left out of `objective`
+        get a cross-entropy too and are detached from the backbone
+        (`detached_decoders`).
+        """
+        targets = self._objective_names(objective)
         unknown = [t for t in targets if t not in self.output_keys]
         if not targets or unknown:
             raise ValueError(
@@ -170,6 +209,12 @@ class TemporalClassifier(keras.Model):
             else:
                 losses[target] = keras.losses.SparseCategoricalCrossentropy(
                     from_logits=True, name=f"{target}_cross_entropy")
+        extra = ([name for name in self.learned_decoders
+                  if name not in targets] if train_decoders else [])
+        for name in extra:
+            losses[name] = keras.losses.SparseCategoricalCrossentropy(
+                from_logits=True, name=f"{name}_cross_entropy")
+        self.detached_decoders = tuple(extra)
         return losses
 
     def make_metrics(self, top_k=DEFAULT_TOP_K):
@@ -185,8 +230,7 @@ class TemporalClassifier(keras.Model):
                                             name=f"top{k}_t{t:02d}")
                            for k in ks for t in range(self.backbone.times)]}
         for name in self.decoder_names:
-            metrics[name] = [keras.metrics.SparseTopKCategoricalAccuracy(
-                k=k, name=f"top{k}") for k in ks]
+            metrics[name] = [TopKAccuracy(k=k, name=f"top{k}") for k in ks]
         return metrics
 
     def compile_from_config(self, config):
@@ -221,7 +265,8 @@ class TemporalClassifier(keras.Model):
             decoders=[keras.saving.serialize_keras_object(d)
                       for d in self.decoder_layers],
             decoder_start=self.decoder_start,
-            decoder_end=self.decoder_end)
+            decoder_end=self.decoder_end,
+            detached_decoders=list(self.detached_decoders))
         return config
 
     @classmethod

@@ -81,6 +81,7 @@ def _readout(num_classes):
                            dict(DROPOUT), {"layer": "flatten"},
                            {"layer": "fc", "units": num_classes,
                             "activation": None, "weight_decay": _DECAY,
+                            "bias_weight_decay": _DECAY,
                             "kernel_initializer": readout_init(),
                             "bias_initializer": 1.0}]}
 

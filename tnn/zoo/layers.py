@@ -13,7 +13,8 @@ XAVIER = {"class_name": "GlorotUniform", "config": {}}
 def conv(filters, kernel_size=3, strides=1, activation=None,
          weight_decay=FF_WEIGHT_DECAY, kernel_scale=1.0, padding="same",
          kernel_initializer=None):
-    """The zoo's component_conv / conv: SAME, bias init 0, variance scaling."""
+    """The zoo's component_conv / conv: SAME, bias init 0, variance scaling,
+    `weight_decay` on the kernel and the bias (as the original)."""
     init = kernel_initializer or {
         "class_name": "VarianceScaling",
         "config": {"scale": kernel_scale, "mode": "fan_in",
@@ -21,7 +22,7 @@ def conv(filters, kernel_size=3, strides=1, activation=None,
     return {"layer": "conv", "filters": filters, "kernel_size": kernel_size,
             "strides": strides, "padding": padding, "activation": activation,
             "kernel_initializer": init, "bias_initializer": 0.0,
-            "weight_decay": weight_decay}
+            "weight_decay": weight_decay, "bias_weight_decay": weight_decay}
 
 
 def readout_init():

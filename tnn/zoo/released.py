@@ -6,8 +6,13 @@ released name is a registered model, optionally followed by a decoder
 suffix (convrnns `loader.MODEL_TO_KWARGS`, reference §6 and §8.4):
 
 - `_tmaxconf`: `max_conf` built with `trainable=True` (β =
-  `normalize/softmax_beta` trainable, the compute_alpha β's fixed);
+  `normalize/softmax_beta` trainable, drawn from U[0, 1) as
+  `tf.initializers.random_uniform`; the compute_alpha β's fixed);
 - `_dthresh`: `thresh` with everything fixed.
+
+Both are the `tnn.readouts` aliases of the same names (one definition,
+`tnn.readouts.get_decoder("tmaxconf")`); a checkpoint's values replace the
+initial ones (`tnn.interop.tf1_checkpoint`).
 
 Both read the readout over the window `[num_layers, T)` (`model_func`'s
 `decoder_start`).
@@ -17,14 +22,10 @@ Both read the readout over the window `[num_layers, T)` (`model_func`'s
     # ("rgc_intermediate_t22", "tmaxconf")
 """
 
-from tnn.readouts import MaxConfidenceDecoder, ThresholdDecoder
+from tnn.readouts import get_decoder
 
-# Decoder suffix → (decoder class, constructor kwargs).
-DECODERS = {
-    "tmaxconf": (MaxConfidenceDecoder, {"trainable_beta": True}),
-    "dthresh": (ThresholdDecoder, {}),
-}
-SUFFIXES = tuple(DECODERS)
+# Decoder suffixes: `tnn.readouts` aliases that carry the zoo's settings.
+SUFFIXES = ("tmaxconf", "dthresh")
 
 # Released checkpoint name → (registered model, decoder suffix or None).
 RELEASED = {
@@ -75,9 +76,11 @@ def make_decoder(suffix, model):
 
     It reads the readout logits `[B, T, K]` from step `num_layers` on.
     """
-    cls, kwargs = DECODERS[suffix]
+    if suffix not in SUFFIXES:
+        raise ValueError(f"Unknown zoo decoder suffix {suffix!r}; the "
+                         f"released checkpoints use {list(SUFFIXES)}.")
     num_layers = len(model.spec.node_names)
-    decoder = cls(start=num_layers, name=f"{suffix}_decoder", **kwargs)
+    decoder = get_decoder(suffix, start=num_layers, name=f"{suffix}_decoder")
     num_classes = model.output_shapes[model.spec.output][-1]
     decoder.build((None, model.times, num_classes))
     return decoder

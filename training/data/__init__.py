@@ -5,13 +5,13 @@ of `(images [B, H, W, C], labels [B] int32)`; preprocessing follows
 reference §5.1 (`training.data.preprocessing`).
 """
 
-from training.data.image_folder import image_folder_dataset, list_image_folder
-from training.data.imagenet import imagenet_dataset, prepare_imagenet
-from training.data.mnist import load_mnist_5k, split_mnist_5k
-from training.data.mnist_debris import (DEBRIS_LEVELS, digit_debris,
+from .image_folder import image_folder_dataset, list_image_folder
+from .imagenet import imagenet_dataset, prepare_imagenet
+from .mnist import load_mnist_5k, split_mnist_5k
+from .mnist_debris import (DEBRIS_LEVELS, digit_debris,
                                         digit_debris_dataset,
                                         render_digit_debris)
-from training.data.preprocessing import (IMAGENET_MEAN, IMAGENET_STD,
+from .preprocessing import (IMAGENET_MEAN, IMAGENET_STD,
                                          normalize, preprocess_for_eval,
                                          preprocess_for_train, to_unit_range)
 

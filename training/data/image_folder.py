@@ -18,7 +18,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from training.data import pipeline, preprocessing
+from . import pipeline, preprocessing
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 

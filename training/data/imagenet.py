@@ -21,7 +21,7 @@ import re
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from training.data import pipeline, preprocessing
+from . import pipeline, preprocessing
 
 DATASET_NAME = "imagenet2012"
 NUM_CLASSES = 1000

@@ -33,7 +33,7 @@ import numpy as np
 import scipy.ndimage
 import tensorflow as tf
 
-from training.data import mnist, pipeline, preprocessing
+from . import mnist, pipeline, preprocessing
 
 DEBRIS_LEVELS = {"none": 0, "light": 10, "heavy": 50}
 SPLITS = ("train", "test")

@@ -165,3 +165,32 @@ def test_component_conv_split_per_harbor_input():
                                   arrays["tnn_model/conv4/pre_0/weights_0"])
     np.testing.assert_array_equal(
         kernel[:, :, 128:], arrays["tnn_model/conv4/pre_0/weights_basenet"])
+
+
+@pytest.mark.parametrize("suffix", ["tmaxconf", "dthresh"])
+def test_absent_compute_alpha_betas_keep_their_default_with_a_warning(
+        timedecay, suffix):
+    """`probs/softmax_beta`, `alpha/softmax_beta` only feed convrnns'
+    diagnostic `compute_alpha` (constant 1): a checkpoint without them still
+    converts, with a warning naming them and the default used."""
+    from tnn.zoo import released
+
+    model, arrays = timedecay
+    decoder = released.make_decoder(suffix, model)
+    extra = {"tnn_model/normalize/softmax_beta": np.array([3.0], "float32"),
+             "tnn_model/decoder_threshold": np.array([0.5], "float32")}
+    if suffix == "tmaxconf":
+        extra.pop("tnn_model/decoder_threshold")
+    decoder.probs_softmax_beta.assign([0.25])
+    with pytest.warns(UserWarning, match=(
+            r"no tnn_model/probs/softmax_beta, tnn_model/alpha/softmax_beta"
+            r": \w+Decoder keeps the default 1\.0")):
+        load_tf1_weights(model, dict(arrays, **extra), decoder)
+    assert float(decoder.normalize_softmax_beta.numpy()[0]) == 3.0
+    assert float(decoder.probs_softmax_beta.numpy()[0]) == 1.0
+    assert float(decoder.alpha_softmax_beta.numpy()[0]) == 1.0
+    # The β that selects the step stays required.
+    del extra["tnn_model/normalize/softmax_beta"]
+    with pytest.raises(CheckpointMismatchError,
+                       match=r"(?s)1 missing.*normalize/softmax_beta"):
+        load_tf1_weights(model, dict(arrays, **extra), decoder)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from tests.numpy_reference import conv2d_same
+from tnn.interop.tf1_checkpoint.names import op_layers
 from tnn.interop.tnn_json import (
     TNNJSONError, from_tnn_json, spec_from_tnn_json)
 
@@ -60,8 +61,12 @@ def test_alexnet_oracles_and_bypass_concat(original_graphs):
         "layer": "lrn", "depth_radius": 5, "bias": 1.0, "alpha": 0.0001,
         "beta": 0.75}
     assert spec.node("conv1").pre_memory[0]["padding"] == "valid"
-    assert spec.node("fc6").pre_memory[0] == {"layer": "dropout",
-                                              "rate": 0.5}
+    # Named after its op (fc6/pre_0), so TF1 names stay per original op.
+    assert spec.node("fc6").pre_memory[0] == {
+        "class_name": "Dropout", "module": "keras.layers",
+        "config": {"name": "pre_0_dropout", "rate": 0.5}}
+    assert [n for n, _ in op_layers(
+        model.graph_nodes["fc6"].pre_memory, "pre")] == [0, 0]
 
 
 def test_tnn_example_graphs_load(original_graphs):

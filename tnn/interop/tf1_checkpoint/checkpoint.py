@@ -15,13 +15,19 @@ path.
 Matching is strict, as the zoo loader: every Keras weight needs its TF1
 variable with the same shape; every checkpoint variable must be used, except
 optimizer slots (`*/Momentum`), `global_step` and the decay-0
-`memory_decay` of pass-through memories. Otherwise `CheckpointMismatchError`
-lists all missing, unexpected and wrong-shape variables at once. Layouts are
+`memory_decay` of pass-through memories. Otherwise
+`CheckpointMismatchError` lists all missing, unexpected and wrong-shape
+variables at once. One exception on the missing side: `probs/softmax_beta`
+and `alpha/softmax_beta` (β1, β2 of the original's `compute_alpha`, a
+diagnostic no decoder output depends on) may be absent; they then keep the
+documented default (the decoder's `alpha_betas`, else 1.0, the original's
+`tf.constant_initializer(1)`) and a warning names them. Layouts are
 identical (`[kh, kw, in, out]` kernels, `[in, out]` dense, `[H, W, C]`
 peepholes), so values are copied unchanged.
 """
 
 import os
+import warnings
 
 import numpy as np
 
@@ -31,6 +37,8 @@ from tnn.zoo import released
 
 IGNORED_SUFFIXES = ("/Momentum",)
 IGNORED_NAMES = ("global_step",)
+# Decoder variables no output needs (compute_alpha's β1, β2; reference §6).
+OPTIONAL_DECODER_NAMES = ("probs/softmax_beta", "alpha/softmax_beta")
 
 
 class CheckpointMismatchError(ValueError):
@@ -130,12 +138,18 @@ def load_tf1_weights(model, source, decoder=None, component_conv_nodes=None):
     Raises:
         CheckpointMismatchError: missing / unexpected / wrong-shape
             variables (all listed), or a non-zero pass-through decay.
+
+    Warns:
+        UserWarning: `probs/softmax_beta` / `alpha/softmax_beta` are absent
+            (they keep their default, see the module docstring).
     """
     vmap = names_lib.variable_map(model, decoder, component_conv_nodes)
     shapes, get = _read(source)
     available = _strip_scope(shapes)
     expected = vmap.expected_shapes()
     missing = [(n, s) for n, s in expected.items() if n not in available]
+    defaulted = [n for n, _ in missing if n in OPTIONAL_DECODER_NAMES]
+    missing = [(n, s) for n, s in missing if n not in defaulted]
     wrong = [(n, available[n], s) for n, s in expected.items()
              if n in available and tuple(available[n]) != tuple(s)]
     zero = set(vmap.zero_memory)
@@ -152,11 +166,31 @@ def load_tf1_weights(model, source, decoder=None, component_conv_nodes=None):
             f" with decoder {type(decoder).__name__}" if decoder else "")
         raise CheckpointMismatchError(
             _report(missing, unexpected, wrong, nonzero, label))
+    if defaulted:
+        _default_alpha_betas(vmap, decoder, defaulted)
     for target in vmap.targets:
+        if target.names[0] in defaulted:
+            continue
         parts = [np.asarray(get(_full(n))) for n in target.names]
         value = parts[0] if len(parts) == 1 else np.concatenate(
             parts, axis=target.axis)
         target.variable.assign(value.astype(target.variable.dtype))
+
+
+def _default_alpha_betas(vmap, decoder, names):
+    """Sets the absent compute_alpha β's to their default, with a warning."""
+    value = 1.0 if decoder.alpha_betas is None else decoder.alpha_betas
+    for target in vmap.targets:
+        if target.names[0] in names:
+            target.variable.assign(
+                np.full(target.variable.shape, value,
+                        target.variable.dtype))
+    warnings.warn(
+        f"The checkpoint has no {', '.join(_full(n) for n in names)}: "
+        f"{type(decoder).__name__} keeps the default {value} (the "
+        f"original's constant initial value). They are compute_alpha's "
+        f"diagnostic β's, which the original never reads at inference, "
+        f"so the decoder's output does not depend on them.", stacklevel=3)
 
 
 def from_tf1_checkpoint(ckpt_prefix, model_name, **create_kwargs):

@@ -19,12 +19,19 @@ Every name is relative to the zoo's `tnn_model/` scope:
     probs/softmax_beta, ...          decoder variables (§8.4), named by
                                      `decoder_names`
 
-Spec index `i` equals the TF1 scope index because graph specs list one layer
-per original op (the zoo tables and `tnn.interop.tnn_json` keep dropout
-layers of keep_prob 1 for that reason).
+    <node>/pre_<i>/post_conv_BN/{gamma,beta,moving_mean,moving_variance}
+                                     batch norm of a conv / fc op
+
+The TF1 index `i` counts original ops. Graph specs list one layer per
+original op (the zoo tables and `tnn.interop.tnn_json` keep dropout layers
+of keep_prob 1 for that reason), except that a JSON conv / fc with
+`batch_norm` or its own `dropout` adds layers; `tnn.interop.tnn_json` names
+those `<pre|post>_<op>_<role>` (e.g. `pre_0_post_conv_BN`), and
+`op_layers` reads the op back from that name. Every other layer is one op.
 """
 
 import dataclasses
+import re
 
 import keras
 
@@ -32,6 +39,9 @@ from tnn.graphs.layers import FlatDense, ResidualAdd
 from tnn.interop.tf1_checkpoint import decoder_names
 
 SCOPE = "tnn_model"
+# Keras name of a layer that a JSON op added to its conv / fc.
+_EXTRA = re.compile(r"(pre|post)_(\d+)_(\w+)")
+_BN_WEIGHTS = ("gamma", "beta", "moving_mean", "moving_variance")
 
 
 @dataclasses.dataclass
@@ -107,9 +117,35 @@ def _single(variable, name):
     return Target(variable, [name], [tuple(int(d) for d in variable.shape)])
 
 
+def op_layers(layers, position):
+    """`(op index, layer)` per layer of a node's pre- or post-memory list.
+
+    A layer named `<position>_<op>_<role>` belongs to original op `<op>`
+    (added by `tnn.interop.tnn_json` to that op's conv / fc); every other
+    layer is one original op, counted in order.
+    """
+    ops, count = [], 0
+    for layer in layers:
+        match = _EXTRA.fullmatch(layer.name)
+        if match and match.group(1) == position:
+            ops.append((int(match.group(2)), layer))
+        else:
+            ops.append((count, layer))
+            count += 1
+    return ops
+
+
+def _batch_norm_targets(layer, prefix):
+    by_name = {w.name: w for w in layer.weights}
+    return [_single(by_name[n], f"{prefix}/post_conv_BN/{n}")
+            for n in _BN_WEIGHTS if n in by_name]
+
+
 def _layer_targets(model, node_name, layer, prefix, component):
     if not layer.weights:
         return []
+    if isinstance(layer, keras.layers.BatchNormalization):
+        return _batch_norm_targets(layer, prefix)
     if isinstance(layer, keras.layers.Conv2D):
         targets = [_component_conv_target(model, node_name, layer, prefix)
                    if component else _single(layer.kernel,
@@ -121,8 +157,8 @@ def _layer_targets(model, node_name, layer, prefix, component):
     else:
         raise UnmappedWeightError(
             f"Layer {layer.path} ({type(layer).__name__}) has weights but no "
-            f"TF1 checkpoint names; only conv, fc and residual_add layers "
-            f"(and the cells) are mapped.")
+            f"TF1 checkpoint names; only conv, fc, batch norm and "
+            f"residual_add layers (and the cells) are mapped.")
     if layer.use_bias:
         targets.append(_single(layer.bias, f"{prefix}/bias"))
     return targets
@@ -163,7 +199,7 @@ def variable_map(model, decoder=None, component_conv_nodes=None):
         component = node_name in component_conv_nodes
         for position, layers in (("pre", node.pre_memory),
                                  ("post", node.post_memory)):
-            for index, layer in enumerate(layers):
+            for index, layer in op_layers(layers, position):
                 first_conv = (component and position == "pre"
                               and isinstance(layer, keras.layers.Conv2D))
                 targets += _layer_targets(model, node_name, layer,

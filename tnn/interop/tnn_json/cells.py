@@ -10,11 +10,14 @@ translator onto the cells of `tnn.cells`:
 
     GenFuncCell                    memory / TimeDecayCell
     tnn_ConvLSTMCell               ConvLSTMCell
-    tnn_ConvGRUCell                ConvGRUCell
+    convrnns.utils.cells.tnn_ConvGRUCell
+                                   ConvGRUCell (zoo)
+    tnn.convrnn.tnn_ConvGRUCell    ConvGRUCell(forget_bias=0) (tnn library)
     tnn_ConvUGRNNCell              ConvUGRNNCell
     tnn_ConvIntersectionRNNCell    ConvIntersectionRNNCell
     tnn_ConvNormBasicCell          ConvRNNCell(variant="zoo")  (simplernn)
-    tnn_ConvBasicCell              ConvRNNCell(variant="tnn")
+    tnn_ConvBasicCell              ConvRNNCell(variant="tnn") (tnn library;
+                                   also `tnn.convrnn.tnn_ConvBasicCell`)
     tnn_ReciprocalGateCell         ReciprocalGatedCell
     tnn_median_ReciprocalGateCell  MedianReciprocalGatedCell
 
@@ -26,12 +29,24 @@ the memory kwargs, less `shape` and `name`, are then its constructor's.
 Argument semantics follow the convrnns versions of the cells (e.g. the
 LSTM's `weight_decay` also regularizes its bias; a missing initializer is
 TF1's default, glorot uniform for kernels and 0 for biases; the GRU's gate
-bias starts at 1). The memory `shape` ([H, W]) is not needed (sizes are
-inferred); `from_tnn_json` checks it when the graph is built at the file's
-own input size.
+bias starts at 1), except for the two wrappers that exist only, or
+differently, in the tnn library (`tnn/convrnn.py`), whose constructors
+pass just `shape`, `filter_size` and `out_depth` to the cell and ignore
+every other memory kwarg (a warning lists them): `tnn_ConvBasicCell`
+(always tanh) and `tnn.convrnn.tnn_ConvGRUCell` (no +1 on the reset gate,
+gate bias 1, candidate bias and kernels xavier, no weight decay). Both
+libraries name their GRU wrapper `tnn_ConvGRUCell`, and a JSON file does
+not say which one read it, so the bare name is refused: give it with its
+module, `convrnns.utils.cells.tnn_ConvGRUCell` (the zoo's; what
+`zoo_model="gru_*"` uses) or `tnn.convrnn.tnn_ConvGRUCell`.
+
+The memory `shape` ([H, W]) is not needed (sizes are inferred);
+`from_tnn_json` checks it when the graph is built at the file's own input
+size.
 """
 
 import inspect
+import warnings
 
 from tnn import cells as cells_lib
 from tnn.interop.tnn_json import common as jc
@@ -174,31 +189,71 @@ def _norm_basic(kw, ctx):
                                         "bias_regularizer")}
 
 
+def _tnn_library_kwargs(kw, ctx, wrapper):
+    """The three memory kwargs a tnn-library wrapper passes to its cell
+    (`ConvGRUCell(memory[1]['shape'], memory[1]['filter_size'],
+    memory[1]['out_depth'])`); the others are ignored, as there."""
+    kw = dict(kw)
+    ignored = sorted(set(kw) - {"shape", "filter_size", "out_depth"})
+    if ignored:
+        warnings.warn(
+            f"{ctx.where}: the tnn library's {wrapper} (neuroailab/tnn "
+            f"tnn/convrnn.py) passes only shape, filter_size and out_depth "
+            f"to its cell; the memory "
+            f"kwargs {ignored} are ignored, as in the original. Use the "
+            f"convrnns wrapper if the file was meant for the zoo's cells.",
+            stacklevel=2)
+    kw = {k: v for k, v in kw.items() if k not in ignored}
+    return jc.check_kwargs(kw, {"shape": None}, ctx.where,
+                           required=("filter_size", "out_depth"))
+
+
+def _tnn_gru(kw, ctx):
+    # tnn `ConvGRUCell`: r, u = split(sigmoid(W_g * [x, h] + b_g)), no
+    # forget bias; b_g starts at 1 (the cell's `bias_ones`); the candidate
+    # bias and the kernels get `_conv_linear`'s default, xavier.
+    kw = _tnn_library_kwargs(kw, ctx, "tnn.convrnn.tnn_ConvGRUCell")
+    return {"cell": "ConvGRUCell", **_common(kw, ctx.where),
+            "forget_bias": 0.0, "layer_norm": False,
+            "gate_bias_initializer": 1.0,
+            "bias_initializer": dict(_XAVIER),
+            "kernel_initializer": dict(_XAVIER)}
+
+
 def _basic(kw, ctx):
-    kw = jc.check_kwargs(kw, {"shape": None, "activation": "tanh"},
-                         ctx.where, {"kernel_initializer": [None],
-                                     "bias_initializer": [None]},
-                         required=("filter_size", "out_depth"))
+    # tnn `ConvBasicCell`: tanh(W * [x, h] + b), activation fixed by the
+    # wrapper; kernel and bias get `_conv_linear`'s default, xavier.
+    kw = _tnn_library_kwargs(kw, ctx, "tnn_ConvBasicCell")
     return {"cell": "ConvRNNCell", "variant": "tnn",
-            **_common(kw, ctx.where),
-            "activation": jc.activation(kw["activation"], ctx.where)
-            or "linear",
-            "kernel_initializer": dict(_XAVIER), "bias_initializer": 0.0}
+            **_common(kw, ctx.where), "activation": "tanh",
+            "kernel_initializer": dict(_XAVIER),
+            "bias_initializer": dict(_XAVIER)}
 
 
 WRAPPERS = {
     "GenFuncCell": _memory,
     "tnn_ConvLSTMCell": _lstm,
-    "tnn_ConvGRUCell": _gru,
+    "convrnns.utils.cells.tnn_ConvGRUCell": _gru,
+    "tnn.convrnn.tnn_ConvGRUCell": _tnn_gru,
     "tnn_ConvUGRNNCell": _single_kernel("ConvUGRNNCell"),
     "tnn_ConvIntersectionRNNCell": _single_kernel("ConvIntersectionRNNCell"),
     "tnn_ConvNormBasicCell": _norm_basic,
     "tnn_ConvBasicCell": _basic,
+    "tnn.convrnn.tnn_ConvBasicCell": _basic,
     "tnn_ReciprocalGateCell": rgc_cells.reciprocal_gated,
     "tnn_median_ReciprocalGateCell": rgc_cells.median_reciprocal_gated,
 }
-_SAME_KWARGS = ("tnn_ConvLSTMCell", "tnn_ConvGRUCell", "tnn_ConvUGRNNCell",
+_SAME_KWARGS = ("tnn_ConvLSTMCell", "convrnns.utils.cells.tnn_ConvGRUCell",
+                "tnn.convrnn.tnn_ConvGRUCell", "tnn_ConvUGRNNCell",
                 "tnn_ConvIntersectionRNNCell", "tnn_ConvBasicCell")
+# Wrapper names both libraries use for different cells.
+AMBIGUOUS = {"tnn_ConvGRUCell": (
+    "convrnns.utils.cells.tnn_ConvGRUCell",
+    "tnn.convrnn.tnn_ConvGRUCell",
+    "the zoo's GRU adds forget_bias (default 1) to the reset gate and reads "
+    "weight_decay, layer_norm and initializers; the tnn library's has no "
+    "+1 and ignores every memory kwarg but shape, filter_size and "
+    "out_depth")}
 
 
 def guess_wrapper(kwargs):
@@ -224,6 +279,13 @@ def guess_wrapper(kwargs):
 
 
 def check_wrapper(name, where):
+    if name in AMBIGUOUS:
+        zoo, library, why = AMBIGUOUS[name]
+        jc.fail(where, f"cell wrapper {name!r} is ambiguous: convrnns and "
+                       f"neuroailab/tnn both define it and their cells "
+                       f"differ ({why}). Name the one the file was written "
+                       f"for: {zoo!r} (convrnns zoo) or {library!r} (tnn "
+                       f"library), or pass zoo_model= for a zoo file.")
     if name not in WRAPPERS and name not in cells_lib.CELLS:
         jc.fail(where, f"unknown cell wrapper {name!r}; supported wrappers "
                        f"are {sorted(WRAPPERS)} and the cells "

@@ -16,15 +16,22 @@ signature and returns layer specs of `tnn.graphs.layers`:
     global_pool; identity; lrn / local_response_normalization
 
 One JSON op gives one layer spec, so `pre_<i>` / `post_<i>` keep the TF1
-scope indices, except when an op expands (a conv with `batch_norm` or its
-own `dropout`); no zoo graph has such ops.
+scope indices, except when an op expands (a conv / fc with `batch_norm` or
+its own `dropout`; no zoo graph has such ops). The layers an op adds to its
+conv / fc are Keras-serialized dicts named after the op:
+`<pre|post>_<op>_dropout`, `<pre|post>_<op>_post_conv_BN` (the TF1 scope of
+its variables, `.../pre_<op>/post_conv_BN/{gamma,beta,moving_mean,
+moving_variance}`) and `<pre|post>_<op>_<activation>`, so the checkpoint
+converter (`tnn.interop.tf1_checkpoint.names`) knows which original op
+every layer came from.
 
 Deviations: batch norm uses the convrnns defaults (decay 0.9, epsilon 1e-5;
 tnn's own component_conv defaulted to 0.999 / 1e-3: give
 `batch_norm_decay` / `batch_norm_epsilon` in the file to match it) and
 Keras' training flag (the original's `is_training` defaulted to False, i.e.
-moving statistics even while training); the feed-forward layers' L2 covers
-the kernel only (the original also decayed conv / fc biases).
+moving statistics even while training). The original's one
+`weight_decay` of conv / fc / component_conv decays kernel and bias: it
+becomes `weight_decay` and `bias_weight_decay` of the layer spec.
 """
 
 from tnn.interop.tnn_json import common as jc
@@ -51,7 +58,6 @@ class OpContext:
         self.position = position
         self.label = label
         self.index = 0          # index of the JSON op
-        self.slot = 0           # index of the next layer spec
         self.function = None
         self.return_input = False
         self.out_depth = None   # first pre-memory `out_depth` (GenFuncCell)
@@ -67,11 +73,33 @@ def _weight_decay(value, where):
     return None if not value else value
 
 
+def _decays(value, where):
+    """The original conv / fc decay kernel and bias with one scale."""
+    decay = _weight_decay(value, where)
+    return {"weight_decay": decay, "bias_weight_decay": decay}
+
+
 def _bias_value(value, where):
     return jc.number(value, where, "bias")
 
 
-def _batch_norm_spec(kw, activation, ctx, slot, gamma_init=None):
+def _extra_name(ctx, role):
+    """Keras name of a layer op `ctx.index` adds to its conv / fc."""
+    return f"{ctx.position[:-7]}_{ctx.index}_{role}"
+
+
+def _extra_activation(name, ctx):
+    return {"class_name": "Activation", "module": "keras.layers",
+            "config": {"name": _extra_name(ctx, name), "activation": name}}
+
+
+def _extra_dropout(keep_prob, ctx):
+    rate = _dropout_spec(keep_prob, ctx.where)["rate"]
+    return {"class_name": "Dropout", "module": "keras.layers",
+            "config": {"name": _extra_name(ctx, "dropout"), "rate": rate}}
+
+
+def _batch_norm_spec(kw, activation, ctx, gamma_init=None):
     """Keras BatchNormalization as the original's `batchnorm_corr`: gamma
     starts at zero when the conv has no activation (`init_zero`)."""
     if gamma_init is None:
@@ -85,7 +113,7 @@ def _batch_norm_spec(kw, activation, ctx, slot, gamma_init=None):
                  "config": {"value": jc.number(gamma_init, ctx.where,
                                                "batch_norm_gamma_init")}}
     return {"class_name": "BatchNormalization", "module": "keras.layers",
-            "config": {"name": f"{ctx.position[:-7]}_{slot}",
+            "config": {"name": _extra_name(ctx, "post_conv_BN"),
                        "momentum": jc.number(kw["batch_norm_decay"],
                                              ctx.where, "batch_norm_decay"),
                        "epsilon": jc.number(kw["batch_norm_epsilon"],
@@ -114,20 +142,20 @@ def _weighted(kw, ctx, make, keep_bias_with_bn):
     use_bias = jc.boolean(kw["use_bias"], where, "use_bias")
     specs = []
     if kw.get("dropout") is not None:
-        specs.append(_dropout_spec(kw["dropout"], where))
+        specs.append(_extra_dropout(kw["dropout"], ctx))
     if not jc.boolean(kw["batch_norm"], where, "batch_norm"):
         specs.append(make(act, use_bias))
         return specs
     if ctx.function == "fc":
         # model_tool.fc: activation first, then batch norm (no bias).
         specs.append(make(act, False))
-        specs.append(_batch_norm_spec(kw, act, ctx, ctx.slot + len(specs)))
+        specs.append(_batch_norm_spec(kw, act, ctx))
         return specs
     specs.append(make(None, use_bias and keep_bias_with_bn))
-    specs.append(_batch_norm_spec(kw, act, ctx, ctx.slot + len(specs),
+    specs.append(_batch_norm_spec(kw, act, ctx,
                                   kw.get("batch_norm_gamma_init")))
     if act is not None:
-        specs.append(_activation_spec(act))
+        specs.append(_extra_activation(act, ctx))
     return specs
 
 
@@ -141,7 +169,7 @@ def _conv_spec(kw, ctx, act, use_bias):
             "padding": jc.padding(kw["padding"], where),
             "activation": act, "kernel_initializer": init,
             "bias_initializer": _bias_value(kw["bias"], where),
-            "weight_decay": _weight_decay(kw["weight_decay"], where)}
+            **_decays(kw["weight_decay"], where)}
     if not use_bias:
         spec["use_bias"] = False
     return spec
@@ -200,7 +228,7 @@ def fc(kwargs, ctx):
                 "kernel_initializer": jc.initializer(
                     kw["kernel_init"], kw["kernel_init_kwargs"], where),
                 "bias_initializer": _bias_value(kw["bias"], where),
-                "weight_decay": _weight_decay(kw["weight_decay"], where)}
+                **_decays(kw["weight_decay"], where)}
         if not use_bias:
             spec["use_bias"] = False
         return spec
@@ -331,7 +359,7 @@ def translate_ops(ops, ctx):
                 f"dicts, got {ops!r}.")
     specs = []
     for index, op in enumerate(ops):
-        ctx.index, ctx.function, ctx.slot = index, None, len(specs)
+        ctx.index, ctx.function = index, None
         if not isinstance(op, dict) or not isinstance(op.get("function"),
                                                       str):
             jc.fail(ctx.where, f"each op must be a dict with a "

@@ -22,7 +22,7 @@ from tnn.zoo import intermediate, shallow
 WRAPPERS = {
     "timedecay": "GenFuncCell",
     "simplernn": "tnn_ConvNormBasicCell",
-    "gru": "tnn_ConvGRUCell",
+    "gru": "convrnns.utils.cells.tnn_ConvGRUCell",
     "lstm": "tnn_ConvLSTMCell",
     "intersectionrnn": "tnn_ConvIntersectionRNNCell",
     "ugrnn": "tnn_ConvUGRNNCell",

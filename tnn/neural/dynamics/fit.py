@@ -69,7 +69,8 @@ from tnn.neural.dynamics.callbacks import DynamicsTracker, EpochBatches
 from tnn.neural.dynamics.model import (DynamicsAdam, DynamicsModel,
                                        ReducedFeatures)
 from tnn.neural.dynamics.trainable import dynamics_variables
-from tnn.neural.features import make_reducers, preprocess_stimuli
+from tnn.neural.features import (make_reducers, plain_progress,
+                                 preprocess_stimuli)
 
 READOUT_MODES = ("ridge", "gradient")
 
@@ -294,7 +295,8 @@ class DynamicsFit:
             restore_best: keep the epoch with the lowest validation error
                 (else the last one).
             verbose: `keras.Model.fit`'s verbose (1: progress bar, 2: one
-                line per epoch; the initial model's line too).
+                line per epoch; the initial model's line too); 1 becomes 2
+                when stdout is not a terminal (`plain_progress`).
             callbacks: extra `keras.callbacks.Callback`s; they run after
                 the fit's own bookkeeping, so their epoch logs hold
                 "val_loss".
@@ -305,6 +307,7 @@ class DynamicsFit:
             The per-epoch history (list of dicts).
         """
         n = len(stimuli)
+        verbose = plain_progress(verbose)
         for value, name, low in ((epochs, "epochs", 0),
                                  (batch_size, "batch_size", 1)):
             if isinstance(value, bool) or not isinstance(value, int) or \

@@ -9,11 +9,15 @@ the truth written by `training.make_synthetic_ventral`, per area:
   0.02), plus per-bin errors (mean over bins; maximum over the reliable
   bins, true reliability >= 0.5) for information;
 - with the dynamics fit: whether it beats both baselines on held-out
-  stimuli and on held-out neurons (mean over all bins; the comparison over
-  the bins where every method is defined is reported too).
+  stimuli and on held-out neurons (`beats_baselines` of the report's
+  headline: on the bins where every method is defined, every bootstrap
+  interval of the difference above 0).
 
 `failed_checks` lists what failed; the entry point exits with status 1
-when something did.
+when something did. Node recovery and the ceiling check the pipeline
+against a known answer; whether the recurrent fit beats its baselines is
+a scientific result, not a check of the pipeline: it is reported (and
+printed with its intervals) but never fails the run.
 """
 
 import numpy as np
@@ -74,8 +78,4 @@ def failed_checks(checks):
         if not c["ceiling_within_tolerance"]:
             failed.append(f"{area}: ceiling off by "
                           f"{c['ceiling_mean_abs_error']:.3f}")
-        for kind, ok in c.get("recurrent_fit_beats_baselines", {}).items():
-            if not ok and not kind.endswith("_common_bins"):
-                failed.append(f"{area}: recurrent fit does not beat the "
-                              f"baselines on {kind}")
     return failed
