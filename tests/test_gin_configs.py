@@ -144,7 +144,27 @@ def test_imagenet(monkeypatch):
         0.32374580586841245)
 
 
+@pytest.mark.parametrize("name,objectives,occlusion", [
+    ("next_frame", {"next_frame": {"offset": 1}}, 0.0),
+    ("segmentation", {"segmentation": {}, "classes": {}}, 0.3),
+    ("contrastive", {"contrastive": {"offset": 2, "temperature": 0.1}},
+     0.0)])
+def test_movie_tasks(name, objectives, occlusion):
+    parse(f"tasks/{name}.gin")
+    task = tasks.make_task()
+    assert task.objectives == objectives
+    assert (task.input_shape, task.frames) == (DEBRIS, 12)
+    if occlusion:
+        assert gin.query_parameter("moving_digits_task.occlusion") == \
+            occlusion
+    rate = float(np.asarray(optimizers.adam(total_steps=10).learning_rate))
+    assert rate == pytest.approx(0.002)
+    assert small_models.small_convrnn(input_shape=DEBRIS).times == 12
+
+
 CHECKED = set(MODELS) | {
+    "tasks/next_frame.gin", "tasks/segmentation.gin",
+    "tasks/contrastive.gin",
     "smoke.gin", "feedback/rgc_shallow_topdown.gin", "neural/rgc_shallow.gin",
     "neural/smoke.gin", "tasks/digit_debris.gin", "tasks/smoke.gin",
     "tasks/demo_convrnn.gin", "tasks/demo_feedforward.gin",

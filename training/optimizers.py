@@ -144,3 +144,25 @@ def sgd(total_steps=None, learning_rate=0.01, momentum=0.9, nesterov=True,
                                   final_fraction)
     return keras.optimizers.SGD(learning_rate=rate, momentum=float(momentum),
                                 nesterov=bool(nesterov), **clips)
+
+
+@gin.configurable
+def adam(total_steps=None, learning_rate=1e-3, schedule="constant",
+         warmup_steps=0, decay_rate=0.1, boundaries=(0.5, 0.75),
+         final_fraction=0.0, global_clipnorm=None):
+    """`keras.optimizers.Adam` with an optional schedule (the dense and
+    self-supervised movie objectives train with it).
+
+    Args:
+        total_steps: optimizer steps of the run (set by `train`).
+        learning_rate: (peak) learning rate.
+        schedule, warmup_steps, decay_rate, boundaries, final_fraction:
+            see `learning_rate_schedule`.
+        global_clipnorm: clip all gradients jointly to this L2 norm.
+    """
+    clip = _check_positive(global_clipnorm, "global_clipnorm",
+                           allow_none=True)
+    rate = learning_rate_schedule(learning_rate, total_steps, schedule,
+                                  warmup_steps, decay_rate, boundaries,
+                                  final_fraction)
+    return keras.optimizers.Adam(learning_rate=rate, global_clipnorm=clip)

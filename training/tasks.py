@@ -189,13 +189,16 @@ def imagenet_task(manual_dir=None, data_dir=None, image_size=224,
 
 @gin.configurable
 def make_task(task=digit_debris_task):
-    """The task of a run: a `Task`, or a function returning one."""
-    if callable(task) and not isinstance(task, Task):
+    """The task of a run: a `Task` or a `movie_tasks.MovieTask`, or a
+    function returning one."""
+    from .movie_tasks import MovieTask
+
+    if callable(task) and not isinstance(task, (Task, MovieTask)):
         task = task()
-    if not isinstance(task, Task):
+    if not isinstance(task, (Task, MovieTask)):
         raise ValueError(f"make_task.task must be a Task or a function "
-                         f"returning one (e.g. @digit_debris_task), got "
-                         f"{task!r}.")
+                         f"returning one (e.g. @digit_debris_task or "
+                         f"@moving_digits_task), got {task!r}.")
     return task
 
 

@@ -23,7 +23,7 @@ from tnn.zoo import small_models
 from . import callbacks as callbacks_lib
 from . import cli
 from . import export as export_lib
-from . import optimizers, tasks
+from . import movie_outputs, movie_tasks, optimizers, tasks
 from . import strategy as strategy_lib
 from .settings import (DeviceSettings, LossSettings,
                                ScheduleSettings)
@@ -151,10 +151,10 @@ def train(base_dir, task=None, model_fn=None, decoders=DEFAULT_DECODERS,
         keras.config.set_dtype_policy(device.mixed_precision)
     try:
         keras.utils.set_random_seed(seed)
-        train_ds = tasks.check_dataset(task.train_dataset(),
-                                       task.input_shape, "train")
-        eval_ds = tasks.check_dataset(task.eval_dataset(), task.input_shape,
-                                      "eval")
+        movie = isinstance(task, movie_tasks.MovieTask)
+        check = movie_tasks.check_dataset if movie else tasks.check_dataset
+        train_ds = check(task.train_dataset(), task.input_shape, "train")
+        eval_ds = check(task.eval_dataset(), task.input_shape, "eval")
         batches = steps_per_epoch or tasks.cardinality(train_ds)
         if steps_per_epoch:
             train_ds = train_ds.repeat()
@@ -162,12 +162,16 @@ def train(base_dir, task=None, model_fn=None, decoders=DEFAULT_DECODERS,
             eval_ds = eval_ds.take(schedule.validation_steps)
         with dist.scope():
             backbone = build_backbone(model_fn, task)
-            model = TemporalClassifier(backbone, decoders)
             optimizer = optimizer_fn(
                 total_steps=batches * epochs if batches else None)
-            model.compile(optimizer=optimizer, objective=loss.objective,
-                          step_weighting=loss.step_weighting,
-                          gamma=loss.gamma, loss_start=loss.loss_start)
+            if movie:
+                model = task.make_model(backbone)
+                model.compile(optimizer=optimizer)
+            else:
+                model = TemporalClassifier(backbone, decoders)
+                model.compile(optimizer=optimizer, objective=loss.objective,
+                              step_weighting=loss.step_weighting,
+                              gamma=loss.gamma, loss_start=loss.loss_start)
             strategy_lib.enable_multi_worker_fit(model, dist,
                                                  train_ds.element_spec)
         cli.write_operative_config(paths["base_dir"])
@@ -184,7 +188,12 @@ def train(base_dir, task=None, model_fn=None, decoders=DEFAULT_DECODERS,
                             steps_per_epoch=steps_per_epoch,
                             callbacks=run_callbacks + list(callbacks),
                             verbose=0, shuffle=False)
-        if strategy_lib.is_chief(dist):
+        if strategy_lib.is_chief(dist) and movie:
+            movie_outputs.export_movie_model(
+                model, paths["export_dir"], task.frames, task.mean, task.std,
+                metadata={"task": task.name,
+                          "operative_config": gin.operative_config_str()})
+        elif strategy_lib.is_chief(dist):
             exported = export_lib.with_times(model, export_times)
             export_lib.export_saved_model(
                 exported, paths["export_dir"], task.mean, task.std,
@@ -213,8 +222,17 @@ def _callbacks(paths, model, task, eval_ds, num_sample_movies, dist):
         keras.callbacks.CSVLogger(
             os.path.join(paths["log_dir"], "history.csv"), append=True),
         keras.callbacks.TensorBoard(paths["log_dir"], write_graph=False),
-        callbacks_lib.TimeCurves(paths["log_dir"]),
     ]
+    if isinstance(task, movie_tasks.MovieTask):
+        if num_sample_movies:
+            for movies, targets in eval_ds.take(1):
+                result.append(movie_outputs.MovieSummaries(
+                    paths["log_dir"], movies.numpy()[:num_sample_movies],
+                    {k: v.numpy()[:num_sample_movies]
+                     for k, v in targets.items()},
+                    task.mean, task.std, model.objectives))
+        return result
+    result.append(callbacks_lib.TimeCurves(paths["log_dir"]))
     if num_sample_movies:
         images, labels = _sample_batch(eval_ds, num_sample_movies)
         result.append(callbacks_lib.SampleMovies(

@@ -19,8 +19,9 @@ layers deep sees frame t at step t + d - 1 (biological unroll) or t
 frame t + k from what has reached the node by step t. Losses and
 metrics leave out the steps before the first of a head's nodes is
 image-driven (`TNNGraph.first_image_step`): outputs there are the same for
-every clip. The backbone's own readout gets no gradient from these
-objectives (Keras warns that its bias has none).
+every clip. Nodes that no head reads, directly or through other nodes
+(e.g. the backbone's class readout), are made untrainable
+(`frozen_nodes`).
 
 Objectives are data: `OBJECTIVES` maps a kind to a builder returning the
 head, the loss and the metrics (`register_objective` adds one):
@@ -148,7 +149,24 @@ class MovieModel(keras.Model):
         self._objective_outputs = lambda: made
         self.nodes = sorted({n for s in self.objectives.values()
                              for n in s["nodes"]})
+        self._freeze_unread_nodes()
         self.built = True
+
+    def _freeze_unread_nodes(self):
+        """Nodes no head reads, directly or through any edge (e.g. the
+        backbone's class readout), get no gradient: make them untrainable
+        so the optimizer neither warns nor decays them."""
+        needed, todo = set(), list(self.nodes)
+        while todo:
+            node = todo.pop()
+            if node not in needed:
+                needed.add(node)
+                todo += [s for s in self.backbone.harbor_inputs(node)
+                         if s is not None]
+        self.frozen_nodes = sorted(set(self.backbone.spec.node_names)
+                                   - needed)
+        for node in self.frozen_nodes:
+            self.backbone.graph_nodes[node].trainable = False
 
     def call(self, movies, training=None):
         feats = self.backbone.unroll(movies, nodes=self.nodes,
