@@ -96,6 +96,13 @@ setup(
     extras_require={
         "cpu": [f"tensorflow-cpu=={TF_VERSION}"],
         "gpu": [f"tensorflow[and-cuda]=={TF_VERSION}"],
-        "test": ["pytest>=7"],
+        "test": ["pytest>=7", "xarray>=2022.3", "h5netcdf>=1.1",
+                 "Pillow>=9"],
+        # Brain-Score's BrainIO assemblies (NetCDF-4 via h5py, no netCDF C
+        # library) and StimulusSet images: tnn.neural.brainio.
+        "brainio": ["xarray>=2022.3", "h5netcdf>=1.1", "Pillow>=9"],
+        # Brain-Score itself, for tnn.brainscore's assemblies and plugin
+        # (`make test-brainscore`; brainscore_plugin/README.md).
+        "brainscore": ["brainscore-vision==2.4.2"],
     },
 )

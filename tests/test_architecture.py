@@ -29,7 +29,7 @@ LEAVES = {"tnn.api", "tnn.utils", "tnn._tf_guard"}
 # Modules of tnn.neural that take arrays and return numbers: no Keras.
 ARRAY_ONLY = ("ceiling", "consistency", "crossval", "data", "mapping",
               "metrics", "pls", "pls_covariance", "pls_kernel", "ridge",
-              "splits", "sweep")
+              "similarity", "splits", "sweep", "brainio")
 
 
 def _module_name(path):

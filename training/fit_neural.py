@@ -16,6 +16,11 @@ in `--gin_files` (e.g. `@ventral_convrnn`, or `@build_model` with
 `.weights.h5` or `.keras` file (a `.keras` alone is the model itself).
 Every node but the readout is scored unless `--nodes` names some.
 
+`--data` is our NPZ (`tnn.neural.data`) or a Brain-Score BrainIO assembly
+(`.nc`, e.g. MajajHong2015) with its StimulusSet CSV and images
+(`--stimulus_csv`, `--stimulus_dir`; default: found next to it), read by
+`tnn.neural.brainio.load_brainio_assembly` (needs `tnn[brainio]`).
+
 Writes into `base_dir`:
 
     report.json          per area: best node, raw score, ceiling, ceiled
@@ -29,6 +34,9 @@ Writes into `base_dir`:
                          intervals); with --truth the checks against the
                          generator's ground truth
     sweep.png            score vs time per node (and sqrt of the ceiling)
+    similarity.png       RSA and linear CKA per bin of each area's best
+                         node, with their split-half ceilings (report
+                         "similarity", training.similarity_report)
     trajectories.png     predicted (best node, one held-out split) vs
                          recorded trajectories of example neurons
     dynamics.png, dynamics_trajectories.png   with --fit_dynamics
@@ -60,6 +68,7 @@ import threadpoolctl
 from tnn import config as tnn_config
 from tnn import neural
 from tnn.graphs.tnn_graph import TNNGraph
+from tnn.neural import brainio as neural_brainio
 from tnn.neural import features as nf
 from tnn.neural.dynamics import compare as neural_compare
 from tnn.neural.dynamics.trainable import dynamics_variables
@@ -70,6 +79,7 @@ from tnn.zoo import registry
 from . import cli
 from . import model_file
 from . import report as neural_report
+from . import similarity_report
 from .settings import (RENAMED_BINDINGS, DynamicsSettings,
                                FeatureSettings, SweepSettings)
 
@@ -163,11 +173,12 @@ def fit_neural(data_path, base_dir, model_name=None, model_fn=None,
                weights=None, image_size=None, nodes=None, step_offset=0,
                features=None, sweep=None, fit_dynamics=False,
                dynamics=None, truth_path=None, features_path=None,
-               save_features=False, verbose=1):
+               save_features=False, stimulus_csv=None, stimulus_dir=None,
+               similarity=True, verbose=1):
     """Layer sweep (and optionally the direct fit of dynamics); writes all.
 
     Args:
-        data_path: the neural data NPZ.
+        data_path: the neural data NPZ, or a BrainIO assembly (.nc).
         base_dir: output folder (module docs).
         model_name, model_fn, weights, image_size: the model
             (`build_neural_model`).
@@ -188,6 +199,9 @@ def fit_neural(data_path, base_dir, model_name=None, model_fn=None,
             "truth_checks").
         features_path: precomputed features instead of the model's.
         save_features: write base_dir/features.npz.
+        stimulus_csv, stimulus_dir: a .nc assembly's StimulusSet CSV and
+            image folder (or zip); default found next to it.
+        similarity: add RSA and linear CKA of each area's best node.
         verbose: progress output.
 
     Returns:
@@ -198,7 +212,8 @@ def fit_neural(data_path, base_dir, model_name=None, model_fn=None,
     sweep_settings = sweep if sweep is not None else SweepSettings()
     dynamics_settings = (dynamics if dynamics is not None
                          else DynamicsSettings())
-    data = neural.load_neural_data(data_path)
+    data = neural_brainio.load_neural_file(data_path, stimulus_csv,
+                                           stimulus_dir, image_size)
     truth = None
     if truth_path:
         if not os.path.isfile(truth_path):
@@ -251,6 +266,12 @@ def fit_neural(data_path, base_dir, model_name=None, model_fn=None,
                  data.bin_start_ms, os.path.join(base_dir,
                                                  "trajectories.png"),
                  title="best node, held-out stimuli of split 0")]
+    if similarity:
+        report["similarity"] = similarity_report.similarity_report(
+            features, data, sweep, sweep_settings.ceiling_splits, 1,
+            sweep_settings.min_ceiling)
+        plots.append(similarity_report.similarity_plot(
+            report, os.path.join(base_dir, "similarity.png")))
     if fit_dynamics:
         best = {a: e["best_node"] for a, e in sweep["areas"].items()}
         fit = dynamics_settings
@@ -279,6 +300,8 @@ def fit_neural(data_path, base_dir, model_name=None, model_fn=None,
     report["plots"] = [os.path.basename(p) for p in plots]
     report["logs"] = neural_report.write_tensorboard(
         os.path.join(base_dir, "logs"), report, plots)
+    if similarity:
+        similarity_report.write_tensorboard(report["logs"], report)
     with open(os.path.join(base_dir, "report.json"), "w") as f:
         json.dump(report, f, indent=1)
     return report
@@ -290,6 +313,9 @@ def summary(report):
     rule = report.get("summary_rule", {})
     for area, e in report["areas"].items():
         lines.append(neural_report.ceiled_line(area, e, rule))
+        if area in report.get("similarity", {}).get("areas", {}):
+            lines.append(similarity_report.area_line(
+                area, report["similarity"]["areas"][area]))
     for area, e in report.get("dynamics", {}).get("areas", {}).items():
         for kind, headline in e.get("headline", {}).items():
             lines.extend(neural_report.dynamics_lines(area, kind,
@@ -311,7 +337,9 @@ def main(args):
                  "image_size": args.image_size, "nodes": args.nodes,
                  "fit_dynamics": args.fit_dynamics,
                  "truth_path": args.truth,
-                 "features_path": args.features}
+                 "features_path": args.features,
+                 "stimulus_csv": args.stimulus_csv,
+                 "stimulus_dir": args.stimulus_dir}
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if args.save_features:
         overrides["save_features"] = True
@@ -332,7 +360,12 @@ def parser():
     cli.add_gin_flags(result)
     cli.add_base_dir(result)
     cli.add_flags(result, [
-        ("data", str, cli.REQUIRED, "Neural data NPZ (tnn.neural format)."),
+        ("data", str, cli.REQUIRED, "Neural data NPZ (tnn.neural format) "
+         "or BrainIO assembly (.nc)."),
+        ("stimulus_csv", str, None, "StimulusSet CSV of a .nc assembly "
+         "(default: next to it)."),
+        ("stimulus_dir", str, None, "Image folder or zip of a .nc "
+         "assembly's StimulusSet (default: next to the CSV)."),
         ("model", str, None, "A registered model name (tnn.list_models()); "
          "alternative to fit_neural.model_fn."),
         ("weights", str, None, "A .weights.h5 or .keras file; a .keras "

@@ -30,6 +30,7 @@ Nayebi's noise-corrected consistency follows brainmodel_utils (see
 `tnn.neural.consistency`).
 """
 
+from tnn.neural.brainio import load_brainio_assembly
 from tnn.neural.ceiling import neuron_reliability
 from tnn.neural.ceiling import split_half_ceiling
 from tnn.neural.ceiling import split_half_correlations
@@ -47,6 +48,12 @@ from tnn.neural.metrics import CEILING_VERSIONS
 from tnn.neural.metrics import ceiled_score
 from tnn.neural.metrics import pearson_per_neuron
 from tnn.neural.metrics import spearman_brown
+from tnn.neural.similarity import cka_ceiling
+from tnn.neural.similarity import linear_cka
+from tnn.neural.similarity import rdm
+from tnn.neural.similarity import rsa
+from tnn.neural.similarity import rsa_ceiling
+from tnn.neural.similarity import similarity_per_bin
 from tnn.neural.splits import neuron_folds
 from tnn.neural.splits import stimulus_splits
 from tnn.neural.splits import trial_halves
@@ -57,6 +64,8 @@ __all__ = [
     "CEILING_VERSIONS", "NeuralData", "PLSMapping", "RidgeMapping",
     "bin_steps", "ceiled_score", "cross_validated_score",
     "heldout_predictions", "layer_sweep", "load_neural_data",
+    "cka_ceiling", "linear_cka", "load_brainio_assembly", "rdm", "rsa",
+    "rsa_ceiling", "similarity_per_bin",
     "make_mapping", "neuron_folds", "neuron_reliability", "node_scores",
     "noise_corrected_consistency", "pearson_per_neuron", "save_neural_data",
     "spearman_brown", "split_half_ceiling", "split_half_correlations",
