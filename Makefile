@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo neural-demo test test-wheel test-execution-modes bench clean
+.PHONY: install demo neural-demo movie-demo test test-wheel test-execution-modes bench clean
 
 $(STAMP): setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ neural-demo: $(STAMP)
 		--truth runs/neural_demo/synthetic_ventral.truth.json \
 		--fit_dynamics --base_dir runs/neural_demo/fit
 
+# Movies (issue #13): next-frame prediction, segmentation under occlusion
+# and self-supervised pre-training + linear probe on moving digits, a
+# ConvRNN against its parameter-matched feed-forward control (one seed,
+# about 10 minutes on 2 cores; `--seeds 0 1 2` without --quick gives the
+# evidence in benchmarks/RESULTS.md).
+movie-demo: $(STAMP)
+	$(PY) -m training.movie_demo --quick --base_dir runs/movie_demo
+
 test: $(STAMP)
 	$(PY) -m pytest -q --durations=15 tests
 
@@ -39,6 +47,53 @@ test-execution-modes: $(STAMP)
 # TNN_WHEEL_DEPS=venv reuses .venv's dependencies instead of the index.
 test-wheel: $(STAMP)
 	PY=$(abspath $(PY)) bash .ci/test_wheel.sh
+
+# Brain-Score's own benchmark machinery (brainscore-vision 2.4.2, offline:
+# local stimuli and assemblies) against tnn.brainscore.TNNBrainModel, with
+# scores checked equal to tnn.neural's (tests_brainscore/, a few minutes).
+# Its own environment: the CPU build of torch 2.13 first, from TORCH_WHEEL
+# when that file exists, else from the CPU index (a plain `pip install
+# torch` pulls the multi-GB CUDA build):
+#   pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+# then tnn with its cpu, test and brainscore extras (torch stays 2.13.0).
+.PHONY: test-brainscore
+BS_VENV := .venv-brainscore
+BS_PY := $(BS_VENV)/bin/python
+BS_STAMP := $(BS_VENV)/.installed
+TORCH_WHEEL ?= /opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+BS_PIP := $(BS_PY) -m pip install --quiet --disable-pip-version-check
+
+$(BS_STAMP): setup.py pyproject.toml
+	$(PYTHON) -m venv $(BS_VENV)
+	if [ -f '$(TORCH_WHEEL)' ]; then $(BS_PIP) '$(TORCH_WHEEL)'; \
+	else $(BS_PIP) torch==2.13.0 --index-url $(TORCH_INDEX); fi
+	$(BS_PIP) -e '.[cpu,test,brainscore]' 'torch==2.13.0'
+	touch $(BS_STAMP)
+
+test-brainscore: $(BS_STAMP)
+	BS_INSTALL_DEPENDENCIES=no $(BS_PY) -m pytest -q --durations=10 tests_brainscore
+
+# One set of weights on TensorFlow, JAX and PyTorch (issue #11). `make test`
+# checks JAX (tests/backends, JAX comes with the test extra); this target
+# installs PyTorch's CPU build into .venv if absent (from TORCH_WHEEL when
+# that file exists, else from the CPU index, as on any other machine:
+#   pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+# a plain `pip install torch` pulls the multi-GB CUDA build), checks all
+# 16 models under PyTorch, then times rgc_shallow on every backend
+# (benchmarks/backends.py; results in benchmarks/RESULTS.md).
+.PHONY: test-torch
+TORCH_WHEEL ?= /opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+
+test-torch: $(STAMP)
+	$(PY) -c 'import torch' 2>/dev/null || \
+	if [ -f '$(TORCH_WHEEL)' ]; then $(TORCH_PIP) '$(TORCH_WHEEL)'; \
+	else $(TORCH_PIP) torch==2.13.0 --index-url $(TORCH_INDEX); fi
+	TNN_TEST_BACKENDS=torch TNN_ALL_BACKEND_MODELS=1 \
+		$(PY) -m pytest -q -s --durations=5 tests/backends
+	$(PY) benchmarks/backends.py
 
 # PYTHONPATH: the benchmarks import `training` (the checkout's name of
 # tnn.training), which the editable install does not put on the path.

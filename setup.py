@@ -30,7 +30,8 @@ etc. keep working, but is installed as `tnn.training`: a top-level
 that have one. Every import inside `training/` is relative, so the same
 files work under either name. The commands are console scripts
 (`tnn-train`, `tnn-evaluate`, `tnn-fit-neural`, `tnn-convert`, `tnn-demo`,
-`tnn-make-synthetic-ventral`), each `tnn.training.<module>:run`. One process
+`tnn-make-synthetic-ventral`, `tnn-fit-behavior`, `tnn-make-synthetic-behavior`,
+`tnn-movie-demo`), each `tnn.training.<module>:run`. One process
 must not import the files under both names (gin would register every
 configurable twice); `training/__init__.py` refuses that.
 
@@ -76,6 +77,10 @@ setup(
             "tnn-demo = tnn.training.demo:run",
             "tnn-make-synthetic-ventral = "
             "tnn.training.make_synthetic_ventral:run",
+            "tnn-fit-behavior = tnn.training.fit_behavior:run",
+            "tnn-make-synthetic-behavior = "
+            "tnn.training.make_synthetic_behavior:run",
+            "tnn-movie-demo = tnn.training.movie_demo:run",
         ],
     },
     install_requires=[
@@ -96,8 +101,10 @@ setup(
     extras_require={
         "cpu": [f"tensorflow-cpu=={TF_VERSION}"],
         "gpu": [f"tensorflow[and-cuda]=={TF_VERSION}"],
+        # jax[cpu]: `make test` checks tnn on the JAX backend too
+        # (tests/backends); PyTorch is `make test-torch`'s (Makefile).
         "test": ["pytest>=7", "xarray>=2022.3", "h5netcdf>=1.1",
-                 "Pillow>=9"],
+                 "Pillow>=9", "jax[cpu]>=0.4"],
         # Brain-Score's BrainIO assemblies (NetCDF-4 via h5py, no netCDF C
         # library) and StimulusSet images: tnn.neural.brainio.
         "brainio": ["xarray>=2022.3", "h5netcdf>=1.1", "Pillow>=9"],

@@ -29,7 +29,9 @@ LEAVES = {"tnn.api", "tnn.utils", "tnn._tf_guard"}
 # Modules of tnn.neural that take arrays and return numbers: no Keras.
 ARRAY_ONLY = ("ceiling", "consistency", "crossval", "data", "mapping",
               "metrics", "pls", "pls_covariance", "pls_kernel", "ridge",
-              "similarity", "splits", "sweep", "brainio")
+              "similarity", "splits", "sweep", "brainio", "movie_stimuli",
+              "behavior/__init__", "behavior/data", "behavior/dprime",
+              "behavior/i1i2", "behavior/ost", "behavior/synthetic")
 
 
 def _module_name(path):

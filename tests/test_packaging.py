@@ -29,7 +29,11 @@ SCRIPTS = {"tnn-train": "tnn.training.train:run",
            "tnn-convert": "tnn.training.convert_tf1:run",
            "tnn-demo": "tnn.training.demo:run",
            "tnn-make-synthetic-ventral":
-               "tnn.training.make_synthetic_ventral:run"}
+               "tnn.training.make_synthetic_ventral:run",
+           "tnn-fit-behavior": "tnn.training.fit_behavior:run",
+           "tnn-make-synthetic-behavior":
+               "tnn.training.make_synthetic_behavior:run",
+           "tnn-movie-demo": "tnn.training.movie_demo:run"}
 # Blocks `import tensorflow` as if it were not installed.
 BLOCK_TENSORFLOW = """
 import sys

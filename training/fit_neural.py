@@ -99,7 +99,7 @@ def build_neural_model(data, model_name=None, model_fn=None, weights=None,
                 "X.keras or gin's fit_neural.model_fn / build_model.name.")
         model_fn = tnn_config.build_model
     if model_name:
-        size = image_size or int(data.stimuli.shape[1])
+        size = image_size or int(data.stimuli.shape[-3])
         model = registry.create_model(model_name, input_shape=(size, size, 3),
                                       presentation="neural")
     else:
@@ -141,7 +141,7 @@ def _features(model, data, nodes, features_path, settings, verbose):
     features = nf.extract_features(
         model, data.stimuli, nodes, batch_size=settings.batch_size,
         reducers=reducers, nodes_per_pass=settings.nodes_per_pass,
-        verbose=verbose)
+        verbose=verbose, frame_ms=data.frame_ms)
     info = {"reduction": {n: r.describe() for n, r in reducers.items()},
             "seed": settings.seed, "times": model.times,
             "image_off": model.image_off, "input_shape":
@@ -225,6 +225,7 @@ def fit_neural(data_path, base_dir, model_name=None, model_fn=None,
     steps = nf.check_bins(model, data.n_bins, step_offset)
     if fit_dynamics:
         dynamics_variables(model)  # a model without dynamics fails now
+        nf.movie_stimuli.check_still_images(data.stimuli, "--fit_dynamics")
     nodes = list(nodes) if nodes else None
     os.makedirs(base_dir, exist_ok=True)
     cli.write_operative_config(base_dir)

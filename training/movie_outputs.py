@@ -6,7 +6,11 @@
   - segmentation: input frames, predicted and true class maps (each class
     its own colour, background black);
 each as `tf.summary.image` under `logs/movies/` (step = epoch). TensorBoard
-has no video plugin in TF 2, so a clip is shown as a filmstrip.
+has no video plugin in TF 2, so a clip is shown as a filmstrip. It also
+writes per-step curves of the held-out metrics (`step_curves`) under
+`logs/time_curves/<output>_<metric>/{latest, epoch_NNN}` with the step as
+the x axis: PSNR of the frame predicted at step t, mean IoU at step t,
+present-class accuracy at step t, contrastive retrieval at step t.
 
 `export_movie_model` writes a SavedModel whose `serve` signature takes
 uint8 movies `[B, T, H, W, C]` (T as trained) and returns the model's
@@ -41,6 +45,51 @@ def _classes_rgb(classes):
     return PALETTE[np.clip(classes, 0, len(PALETTE) - 1)]
 
 
+def _iou(true, pred, classes):
+    ious = []
+    for c in range(1, classes):
+        t, p = true == c, pred == c
+        union = np.logical_or(t, p).sum()
+        if union:
+            ious.append(np.logical_and(t, p).sum() / union)
+    return float(np.mean(ious)) if ious else float("nan")
+
+
+def step_curves(outputs, targets, objectives):
+    """Per-step held-out metrics: {"<output>_<metric>": [values]}."""
+    curves = {}
+    for name, settings in objectives.items():
+        kind = settings.get("kind", name)
+        pred = np.asarray(outputs[name], np.float32)
+        steps = pred.shape[1]
+        if kind == "next_frame":
+            k = int(settings.get("offset", 1))
+            true = np.asarray(targets[name], np.float32)
+            curves[f"{name}_psnr"] = [
+                float(np.mean(10 * np.log10(1.0 / np.maximum(np.mean(
+                    (np.clip(pred[:, t], 0, 1) - true[:, t + k]) ** 2,
+                    axis=(1, 2, 3)), 1e-10)))) for t in range(steps - k)]
+        elif kind == "segmentation":
+            true = np.asarray(targets[name])
+            curves[f"{name}_mean_iou"] = [
+                _iou(true[:, t], pred[:, t].argmax(-1), pred.shape[-1])
+                for t in range(steps)]
+        elif kind == "classes":
+            present = np.asarray(targets[name]) > 0
+            d = present.sum(-1)
+            ranks = (-pred).argsort(-1).argsort(-1)
+            curves[f"{name}_present_top_accuracy"] = [
+                float(np.mean((present & (ranks[:, t] < d[:, None])).sum(-1)
+                              / np.maximum(d, 1))) for t in range(steps)]
+        elif kind == "contrastive":
+            k = int(settings.get("offset", 1))
+            curves[f"{name}_accuracy"] = [
+                float(np.mean((pred[:, t] @ pred[:, t + k].T).argmax(-1)
+                              == np.arange(len(pred))))
+                for t in range(steps - k)]
+    return curves
+
+
 def filmstrip(rows):
     """Rows of [T, H, W, 3] uint8 frames -> one [R*H, T*W, 3] image."""
     return np.concatenate([np.concatenate(list(r), axis=1) for r in rows],
@@ -48,19 +97,23 @@ def filmstrip(rows):
 
 
 class MovieSummaries(keras.callbacks.Callback):
-    """Predicted vs true frames and masks of a few clips, per epoch.
+    """Predicted vs true frames and masks, and per-step curves, per epoch.
 
     Args:
         log_dir: the run's TensorBoard folder.
-        movies: normalised held-out clips `[N, T, H, W, C]`.
+        movies: normalised held-out clips `[N, T, H, W, C]` (filmstrips of
+            the first `num_images`, curves over all).
         targets: their targets dict (the task's).
         mean, std: the normalisation (undone for display).
         objectives: the model's objectives (for the next-frame offset).
     """
 
-    def __init__(self, log_dir, movies, targets, mean, std, objectives):
+    def __init__(self, log_dir, movies, targets, mean, std, objectives,
+                 num_images=4):
         super().__init__()
+        self.num_images = num_images
         self.log_dir = os.path.join(os.fspath(log_dir), "movies")
+        self.curve_dir = os.path.join(os.fspath(log_dir), "time_curves")
         self.movies = np.asarray(movies)
         self.targets = {k: np.asarray(v) for k, v in targets.items()}
         self.frames01 = self.movies * np.asarray(std) + np.asarray(mean)
@@ -71,7 +124,7 @@ class MovieSummaries(keras.callbacks.Callback):
         for name, settings in self.objectives.items():
             kind = settings.get("kind", name)
             pred = np.asarray(outputs[name])
-            for i in range(len(self.movies)):
+            for i in range(min(len(self.movies), self.num_images)):
                 inputs = _gray_rgb(self.frames01[i])
                 if kind == "next_frame":
                     k = int(settings.get("offset", 1))
@@ -87,7 +140,16 @@ class MovieSummaries(keras.callbacks.Callback):
         return result
 
     def on_epoch_end(self, epoch, logs=None):
-        images = self.images(self.model(self.movies, training=False))
+        outputs = self.model(self.movies, training=False)
+        curves = step_curves(outputs, self.targets, self.objectives)
+        writer = tf.summary.create_file_writer(self.curve_dir)
+        with writer.as_default():
+            for key, values in curves.items():
+                for tag in (f"epoch_{epoch + 1:03d}", "latest"):
+                    for t, value in enumerate(values):
+                        tf.summary.scalar(f"{key}/{tag}", value, step=t)
+        writer.close()
+        images = self.images(outputs)
         if not images:
             return
         writer = tf.summary.create_file_writer(self.log_dir)

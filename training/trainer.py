@@ -23,7 +23,7 @@ from tnn.zoo import small_models
 from . import callbacks as callbacks_lib
 from . import cli
 from . import export as export_lib
-from . import movie_outputs, movie_tasks, optimizers, tasks
+from . import movie_outputs, movie_sources, movie_tasks, optimizers, tasks
 from . import strategy as strategy_lib
 from .settings import (DeviceSettings, LossSettings,
                                ScheduleSettings)
@@ -224,13 +224,12 @@ def _callbacks(paths, model, task, eval_ds, num_sample_movies, dist):
         keras.callbacks.TensorBoard(paths["log_dir"], write_graph=False),
     ]
     if isinstance(task, movie_tasks.MovieTask):
-        if num_sample_movies:
-            for movies, targets in eval_ds.take(1):
-                result.append(movie_outputs.MovieSummaries(
-                    paths["log_dir"], movies.numpy()[:num_sample_movies],
-                    {k: v.numpy()[:num_sample_movies]
-                     for k, v in targets.items()},
-                    task.mean, task.std, model.objectives))
+        for movies, targets in eval_ds.take(1):   # curves: one batch
+            result.append(movie_outputs.MovieSummaries(
+                paths["log_dir"], movies.numpy(),
+                {k: v.numpy() for k, v in targets.items()},
+                task.mean, task.std, model.objectives,
+                num_images=num_sample_movies))
         return result
     result.append(callbacks_lib.TimeCurves(paths["log_dir"]))
     if num_sample_movies:

@@ -104,3 +104,15 @@ def test_info_nce_equals_numpy_and_accuracy_counts_strict_wins():
     acc.reset_state()
     acc.update_state(np.zeros(4), tied)
     assert float(acc.result()) == 0.0
+
+
+def test_foreground_iou_is_class_agnostic():
+    true = np.array([[[[0, 1, 2, 0]]]])                  # [1, 1, 1, 4]
+    logits = np.zeros((1, 1, 1, 4, 3), "float32")
+    logits[..., [1, 2, 3], [2, 1, 0]] = 5.0             # pred 0, 2, 1, 0
+    metric = ml.ForegroundIoU()
+    metric.update_state(true, logits)
+    assert float(metric.result()) == pytest.approx(1.0)  # wrong classes
+    class_iou = ml.MeanIoU(num_classes=3)
+    class_iou.update_state(true, logits)
+    assert float(class_iou.result()) == 0.0

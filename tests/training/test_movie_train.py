@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from training import cli, movie_tasks, trainer
+from tnn.tasks import movie_losses
+from training import cli, movie_outputs, movie_tasks, trainer
 from training.settings import RENAMED_BINDINGS
 
 
@@ -40,13 +41,43 @@ def test_every_objective_is_trained_and_logged(run):
     assert run["model"].frozen_nodes == ["readout"]
 
 
-def test_tensorboard_shows_predicted_frames_and_masks(run):
-    files = glob.glob(os.path.join(run["log_dir"], "movies", "events.*"))
+def _tags(folder):
     tags = set()
-    for path in files:
+    for path in glob.glob(os.path.join(folder, "events.*")):
         for event in tf.compat.v1.train.summary_iterator(path):
             tags |= {v.tag for v in event.summary.value}
-    assert {"next_frame/clip_0", "segmentation/clip_1"} <= tags
+    return tags
+
+
+def test_tensorboard_shows_frames_masks_and_per_step_curves(run):
+    assert {"next_frame/clip_0", "segmentation/clip_1"} <= _tags(
+        os.path.join(run["log_dir"], "movies"))
+    assert {"next_frame_psnr/latest", "segmentation_mean_iou/epoch_001",
+            "classes_present_top_accuracy/latest",
+            "contrastive_accuracy/latest"} <= _tags(
+        os.path.join(run["log_dir"], "time_curves"))
+
+
+def test_step_curves_average_to_the_keras_metrics():
+    rng = np.random.default_rng(1)
+    frames = rng.random((6, 5, 16, 16, 1)).astype(np.float32)
+    pred = np.clip(frames + 0.1 * rng.normal(size=frames.shape), 0, 1)
+    seg_true = rng.integers(0, 4, size=(6, 5, 16, 16))
+    seg_pred = rng.normal(size=(6, 5, 16, 16, 4)).astype(np.float32)
+    curves = movie_outputs.step_curves(
+        {"nf": pred, "seg": seg_pred}, {"nf": frames, "seg": seg_true},
+        {"nf": {"kind": "next_frame", "offset": 2},
+         "seg": {"kind": "segmentation"}})
+    psnr = movie_losses.FramePSNR(offset=2)
+    psnr.update_state(frames, pred)
+    assert len(curves["nf_psnr"]) == 3
+    assert np.mean(curves["nf_psnr"]) == pytest.approx(
+        float(psnr.result()), rel=1e-5)
+    for t in (0, 4):
+        iou = movie_losses.MeanIoU(4)
+        iou.update_state(seg_true[:, t:t + 1], seg_pred[:, t:t + 1])
+        assert curves["seg_mean_iou"][t] == pytest.approx(
+            float(iou.result()), rel=1e-5)
 
 
 def test_export_serves_uint8_movies_like_the_model(run):

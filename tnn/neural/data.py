@@ -2,7 +2,8 @@
 
 One NPZ file holds one experiment, with exactly these keys:
 
-    stimuli        uint8   [N, H, W, 3]  the images, as the animal saw them
+    stimuli        uint8   [N, H, W, 3]  the images, as the animal saw them,
+                   or      [N, F, H, W, 3]  movies of F frames
     stimulus_id    str     [N]           unique identifiers
     object_label   str     [N]           optional; stratifies the splits
     responses      float32 [R, N, B, K]  trials x stimuli x bins x neurons;
@@ -11,6 +12,12 @@ One NPZ file holds one experiment, with exactly these keys:
     bin_width_ms   float   scalar        > 0
     neuron_area    str     [K]           e.g. "V4", "IT"
     neuron_id      str     [K]           unique identifiers
+    frame_ms       float   scalar        movies only: duration of a frame
+
+Movie stimuli: frame f is on screen from f * frame_ms to (f + 1) *
+frame_ms after onset (the time 0 of `bin_start_ms`); models show each
+frame for frame_ms / 10 steps of 10 ms and then their blank
+(`tnn.neural.movie_stimuli`).
 
 Strings are stored as fixed-width unicode arrays, so the file loads with
 `allow_pickle=False` (no code runs when a file is read).
@@ -25,7 +32,7 @@ from tnn.neural.metrics import nanmean
 
 REQUIRED_KEYS = ("stimuli", "stimulus_id", "responses", "bin_start_ms",
                  "bin_width_ms", "neuron_area", "neuron_id")
-OPTIONAL_KEYS = ("object_label",)
+OPTIONAL_KEYS = ("object_label", "frame_ms")
 
 
 def _as_str_array(values, name, length=None):
@@ -67,7 +74,7 @@ class NeuralData:
     uint8 stimuli, float32 responses, float64 bins, unicode strings.
 
     Args:
-        stimuli: uint8 [N, H, W, 3].
+        stimuli: uint8 [N, H, W, 3], or movies [N, F, H, W, 3].
         stimulus_id: [N] unique strings.
         responses: [R, N, B, K] trials x stimuli x bins x neurons, NaN for
             a missing trial. Needs R >= 2 (the split-half ceiling needs two
@@ -78,6 +85,7 @@ class NeuralData:
         neuron_area: [K] area name per neuron.
         neuron_id: [K] unique neuron identifiers.
         object_label: optional [N] labels used to stratify stimulus splits.
+        frame_ms: duration of one movie frame in ms (movies only).
     """
 
     stimuli: np.ndarray
@@ -88,6 +96,7 @@ class NeuralData:
     neuron_area: np.ndarray
     neuron_id: np.ndarray
     object_label: np.ndarray = None
+    frame_ms: float = None
 
     def __post_init__(self):
         for key, value in _validated(self).items():
@@ -145,10 +154,12 @@ def _validated(data):
         raise ValueError(
             f"`stimuli` must be uint8 [N, H, W, 3], got dtype {stimuli.dtype}"
             "; convert with np.clip(np.round(x), 0, 255).astype(np.uint8).")
-    if stimuli.ndim != 4 or stimuli.shape[-1] != 3:
+    if stimuli.ndim not in (4, 5) or stimuli.shape[-1] != 3:
         raise ValueError(
-            f"`stimuli` must have shape [N, H, W, 3], got {stimuli.shape}; "
-            "stack RGB images (repeat grey images over 3 channels).")
+            f"`stimuli` must have shape [N, H, W, 3] (or movies [N, F, H, W,"
+            f" 3]), got {stimuli.shape}; stack RGB images (repeat grey "
+            "images over 3 channels).")
+    frame_ms = _frame_ms(data.frame_ms, stimuli)
     responses = np.asarray(data.responses)
     if responses.ndim != 4:
         raise ValueError(
@@ -191,7 +202,24 @@ def _validated(data):
     return dict(stimuli=stimuli, stimulus_id=stimulus_id,
                 responses=responses, bin_start_ms=bins,
                 bin_width_ms=float(width), neuron_area=neuron_area,
-                neuron_id=neuron_id, object_label=object_label)
+                neuron_id=neuron_id, object_label=object_label,
+                frame_ms=frame_ms)
+
+
+def _frame_ms(frame_ms, stimuli):
+    if stimuli.ndim == 4:
+        if frame_ms is not None:
+            raise ValueError(
+                "`frame_ms` is the frame duration of movie stimuli [N, F, H,"
+                f" W, 3]; these stimuli are still images {stimuli.shape}.")
+        return None
+    value = np.asarray(np.nan if frame_ms is None else frame_ms, np.float64)
+    if value.ndim != 0 or not np.isfinite(value) or value <= 0:
+        raise ValueError(
+            f"movie stimuli {stimuli.shape} need `frame_ms`, the positive "
+            f"duration of one frame in ms (e.g. 40 for 25 Hz); got "
+            f"{frame_ms!r}.")
+    return float(value)
 
 
 def _check_trials(responses, neuron_id, stimulus_id):
@@ -243,7 +271,8 @@ def load_neural_data(path):
             if missing:
                 raise ValueError(
                     f"{path!r} lacks key(s) {missing}; the format needs "
-                    f"{list(REQUIRED_KEYS)} (+ optional 'object_label').")
+                    f"{list(REQUIRED_KEYS)} (+ optional {list(OPTIONAL_KEYS)})"
+                    ".")
             extra = sorted(keys - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS))
             if extra:
                 raise ValueError(
@@ -279,6 +308,8 @@ def save_neural_data(data, path, compressed=True):
         neuron_area=data.neuron_area, neuron_id=data.neuron_id)
     if data.object_label is not None:
         fields["object_label"] = data.object_label
+    if data.frame_ms is not None:
+        fields["frame_ms"] = np.float64(data.frame_ms)
     save = np.savez_compressed if compressed else np.savez
     with open(path, "wb") as handle:
         save(handle, **fields)

@@ -28,6 +28,10 @@ Reductions (`reduction=`):
   g * g * C <= dims (g = 1, i.e. C features, if C > dims).
 - "none": the flattened outputs (exact; memory grows with H * W * C).
 
+Movie stimuli (uint8 `[N, F, H, W, 3]` with `frame_ms`) are shown frame
+by frame on the model's 10 ms steps, each frame for frame_ms / 10 steps,
+then the model's blank up to `times` (`tnn.neural.movie_stimuli`).
+
 `nodes_per_pass` runs the stimuli once per group of nodes, bounding the
 per-batch memory of models with many large nodes. With `recurrent=False`
 the features are those of the feed-forward control
@@ -50,6 +54,7 @@ from scipy import sparse
 from sklearn import random_projection
 
 from tnn import neural
+from tnn.neural import movie_stimuli
 from tnn.neural.stimuli import preprocess_stimuli
 
 REDUCTIONS = ("projection", "pool", "none")
@@ -203,12 +208,12 @@ def plain_progress(verbose):
 def extract_features(model, stimuli, nodes=None, batch_size=32,
                      reduction="projection", dims=1024, seed=0,
                      nodes_per_pass=None, recurrent=True, verbose=1,
-                     reducers=None):
+                     reducers=None, frame_ms=None):
     """Node features over all model steps for every stimulus.
 
     Args:
         model: a TNNGraph; its `times` / `image_off` set the presentation.
-        stimuli: uint8 `[N, H, W, 3]`.
+        stimuli: uint8 `[N, H, W, 3]`, or movies `[N, F, H, W, 3]`.
         nodes: node names (default: every node but the readout).
         batch_size: stimuli per forward pass.
         reduction, dims, seed: per-node reduction to D features (module
@@ -220,6 +225,8 @@ def extract_features(model, stimuli, nodes=None, batch_size=32,
         verbose: 1 shows a `keras.utils.Progbar` per pass (one plain line
             per pass when stdout is not a terminal), 0 is silent.
         reducers: optional `{node: NodeReducer}` (from `make_reducers`).
+        frame_ms: duration of one frame of movie stimuli (a multiple of
+            the 10 ms step; module docs); None for still images.
 
     Returns:
         dict node -> float32 `[N, T, D]`, rows in stimulus order.
@@ -237,6 +244,7 @@ def extract_features(model, stimuli, nodes=None, batch_size=32,
     n = stimuli.shape[0] if stimuli.ndim else 0
     if n == 0:
         raise ValueError("no stimuli to extract features for.")
+    present = _presenter(model, stimuli, frame_ms)
     out = {node: np.empty((n, model.times, reducers[node].dims), np.float32)
            for node in nodes}
     size = min(batch_size, n)
@@ -247,8 +255,7 @@ def extract_features(model, stimuli, nodes=None, batch_size=32,
         if verbose:
             print(f"features of {', '.join(group)} (pass {index + 1})")
         for start in range(0, n, size):
-            images = preprocess_stimuli(stimuli[start:start + size],
-                                        model.graph_input_shape)
+            images = present(stimuli[start:start + size])
             count = len(images)
             if count < size:  # same batch shape: no retracing
                 images = np.concatenate([images, np.zeros(
@@ -259,6 +266,24 @@ def extract_features(model, stimuli, nodes=None, batch_size=32,
                     outputs[node][:count])
             bar.add(count)
     return out
+
+
+def _presenter(model, stimuli, frame_ms):
+    """stimuli batch -> model inputs: images, or movies of `times` steps."""
+    if stimuli.ndim != 5:
+        if frame_ms is not None:
+            raise ValueError(f"frame_ms applies to movie stimuli [N, F, H, "
+                             f"W, 3]; these are {stimuli.shape}.")
+        return lambda batch: preprocess_stimuli(batch,
+                                                model.graph_input_shape)
+    if frame_ms is None:
+        raise ValueError(f"movie stimuli {stimuli.shape} need frame_ms (the "
+                         f"duration of one frame in ms).")
+    movie_stimuli.steps_per_frame(frame_ms)
+    movie_stimuli.warn_cut(stimuli.shape[1], frame_ms, model.times)
+    return lambda batch: movie_stimuli.present_movies(
+        batch, frame_ms, model.graph_input_shape, model.times,
+        model.blank_value)
 
 
 class _Unroller(keras.Model):

@@ -16,7 +16,8 @@ beat, copying the last seen frame, is `copy_last_frame(frames, k)`.
 Segmentation: per-pixel softmax cross-entropy against int classes
 `[B, T, H, W]`; `MeanIoU` is the intersection over union of each
 non-background class, accumulated over the data set, averaged over the
-classes that occur (in the targets or the predictions).
+classes that occur (in the targets or the predictions); `ForegroundIoU`
+is the class-agnostic IoU of digit pixels (any class) against background.
 
 Per-step classes: the digits present in a clip as a target distribution
 (multi-hot / count); cross-entropy at every step; `PresentTopAccuracy`
@@ -144,20 +145,32 @@ class FrameSSIM(_MeanOverFrames):
 
 @keras.saving.register_keras_serializable(package="tnn")
 class PixelCrossEntropy(keras.losses.Loss):
-    """Softmax cross-entropy per pixel and step against int classes."""
+    """Softmax cross-entropy per pixel and step against int classes.
 
-    def __init__(self, start=0, name="pixel_cross_entropy", **kwargs):
+    `foreground_weight` multiplies the loss of pixels whose class is not 0
+    (digits cover a few percent of a frame; unweighted, predicting the
+    background everywhere is a deep local minimum). The weighted sum is
+    divided by the sum of the weights.
+    """
+
+    def __init__(self, start=0, foreground_weight=1.0,
+                 name="pixel_cross_entropy", **kwargs):
         super().__init__(name=name, **kwargs)
         self.start = int(start)
+        self.foreground_weight = float(foreground_weight)
 
     def call(self, y_true, y_pred):
+        labels = ops.cast(y_true[:, self.start:], "int32")
         ce = keras.losses.sparse_categorical_crossentropy(
-            ops.cast(y_true[:, self.start:], "int32"),
-            y_pred[:, self.start:], from_logits=True)
-        return ops.mean(ce, axis=tuple(range(1, len(ce.shape))))
+            labels, y_pred[:, self.start:], from_logits=True)
+        weight = 1.0 + (self.foreground_weight - 1.0) * ops.cast(
+            labels > 0, ce.dtype)
+        axes = tuple(range(1, len(ce.shape)))
+        return ops.sum(ce * weight, axis=axes) / ops.sum(weight, axis=axes)
 
     def get_config(self):
-        return {**super().get_config(), "start": self.start}
+        return {**super().get_config(), "start": self.start,
+                "foreground_weight": self.foreground_weight}
 
 
 @keras.saving.register_keras_serializable(package="tnn")
@@ -199,6 +212,36 @@ class MeanIoU(keras.metrics.Metric):
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes,
                 "ignore": self.ignore, "start": self.start}
+
+
+@keras.saving.register_keras_serializable(package="tnn")
+class ForegroundIoU(keras.metrics.Metric):
+    """IoU of "any digit" vs background (class-agnostic localisation)."""
+
+    def __init__(self, start=0, name="foreground_iou", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.start = int(start)
+        self.intersection = self.add_variable(
+            shape=(), initializer="zeros", name="intersection")
+        self.union = self.add_variable(shape=(), initializer="zeros",
+                                       name="union")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        true = ops.cast(y_true[:, self.start:], "int32") > 0
+        pred = ops.argmax(y_pred[:, self.start:], axis=-1) > 0
+        self.intersection.assign_add(ops.sum(ops.cast(true & pred,
+                                                      "float32")))
+        self.union.assign_add(ops.sum(ops.cast(true | pred, "float32")))
+
+    def result(self):
+        return self.intersection / ops.maximum(self.union, 1.0)
+
+    def reset_state(self):
+        for v in (self.intersection, self.union):
+            v.assign(ops.zeros_like(v))
+
+    def get_config(self):
+        return {**super().get_config(), "start": self.start}
 
 
 def _present_distribution(y_true, classes):

@@ -28,8 +28,9 @@ head, the loss and the metrics (`register_objective` adds one):
 
     next_frame    FrameDecoder (sigmoid pixels); NextFrameLoss(offset);
                   FramePSNR, FrameSSIM. Target: the clip in [0, 1].
-    segmentation  FrameDecoder (class logits); PixelCrossEntropy;
-                  MeanIoU. Target: int classes [B, T, H, W].
+    segmentation  FrameDecoder (class logits); PixelCrossEntropy
+                  (foreground_weight); MeanIoU, ForegroundIoU. Target:
+                  int classes [B, T, H, W].
     classes       PooledHead; PresentClassesLoss; PresentTopAccuracy.
                   Target: multi-hot / counts of the classes [B, K].
     contrastive   ProjectionHead; InfoNCELoss(offset, temperature);
@@ -56,11 +57,13 @@ def _next_frame(backbone, start, offset=1, width=32):
              losses.FrameSSIM(offset, start, name="ssim")])
 
 
-def _segmentation(backbone, start, num_classes=11, width=32):
+def _segmentation(backbone, start, num_classes=11, width=32,
+                  foreground_weight=1.0):
     h, w, _ = backbone.graph_input_shape
     return (heads.FrameDecoder(num_classes, (h, w), width),
-            losses.PixelCrossEntropy(start),
-            [losses.MeanIoU(num_classes, start=start, name="mean_iou")])
+            losses.PixelCrossEntropy(start, foreground_weight),
+            [losses.MeanIoU(num_classes, start=start, name="mean_iou"),
+             losses.ForegroundIoU(start, name="foreground_iou")])
 
 
 def _classes(backbone, start, num_classes=10):
