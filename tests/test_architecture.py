@@ -24,6 +24,7 @@ ALLOWED = {
     "tnn.tasks": {"tnn.graphs", "tnn.readouts"},
     "tnn.neural": {"tnn.graphs", "tnn.zoo"},
     "tnn.interop": {"tnn.cells", "tnn.graphs", "tnn.readouts", "tnn.zoo"},
+    "tnn.brainscore": {"tnn.neural"},
 }
 LEAVES = {"tnn.api", "tnn.utils", "tnn._tf_guard"}
 # Modules of tnn.neural that take arrays and return numbers: no Keras.

@@ -1,0 +1,111 @@
+"""A TNNGraph's node features over any number of steps, from image files or
+arrays of any size.
+
+Stimuli are read batch by batch (`placement.read_image` for paths, or
+uint8 arrays), resized to the model's input and normalised
+(`tnn.neural.stimuli.preprocess_stimuli`; images of different sizes one by
+one). The model is then unrolled for `n_steps` steps: its presentation,
+extended when `n_steps > model.times`. Every node's outputs are reduced to
+D features per step by `tnn.neural.features.NodeReducer` ("projection",
+"pool" or "none"; module docs of `tnn.neural.features`).
+"""
+
+import keras
+import numpy as np
+
+from tnn.brainscore import placement
+from tnn.neural.features import NodeReducer, make_reducers
+from tnn.neural.stimuli import preprocess_stimuli
+
+
+class _Unroller(keras.Model):
+    """`model.unroll(images, nodes, times)` as a Keras model, run with
+    `predict_on_batch` (compiled on TensorFlow and JAX, eager on torch)."""
+
+    def __init__(self, model, nodes, times):
+        super().__init__(name=f"{model.name}_brainscore_features")
+        self.graph, self.nodes, self.steps = model, list(nodes), int(times)
+        if keras.backend.backend() == "tensorflow":
+            self.jit_compile = False
+
+    def call(self, images):
+        return self.graph.unroll(images, nodes=self.nodes, times=self.steps)
+
+
+def model_inputs(model, stimuli):
+    """Normalised model inputs `[N, H, W, C]` (float32).
+
+    Args:
+        model: a TNNGraph (its `graph_input_shape`).
+        stimuli: a list of image paths, a list of uint8 `[H_i, W_i, 3]`
+            arrays, or one uint8 array `[N, H, W, 3]`.
+    """
+    if isinstance(stimuli, np.ndarray) and stimuli.ndim == 4:
+        return preprocess_stimuli(stimuli, model.graph_input_shape)
+    images = [np.asarray(item) if isinstance(item, np.ndarray)
+              else placement.read_image(item) for item in stimuli]
+    if not images:
+        raise ValueError("no stimuli to present.")
+    if len({image.shape for image in images}) == 1:
+        return preprocess_stimuli(np.stack(images), model.graph_input_shape)
+    return np.concatenate([preprocess_stimuli(image[None],
+                                              model.graph_input_shape)
+                           for image in images])
+
+
+class FeatureExtractor:
+    """Reduced node features of one model over time.
+
+    Args:
+        model: a TNNGraph.
+        reduction, dims, seed: per-node reduction (`tnn.neural.features`).
+        batch_size: stimuli per forward pass.
+    """
+
+    def __init__(self, model, reduction="projection", dims=1024, seed=0,
+                 batch_size=32):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) \
+                or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got "
+                             f"{batch_size!r}.")
+        self.model, self.batch_size = model, batch_size
+        self.reduction, self.dims, self.seed = reduction, dims, seed
+        self._reducers = {}
+        self._unrollers = {}
+        NodeReducer("settings", (1,), reduction, dims, seed)  # validates
+
+    def reducers(self, nodes):
+        missing = [n for n in nodes if n not in self._reducers]
+        if missing:
+            self._reducers.update(make_reducers(
+                self.model, missing, self.reduction, self.dims, self.seed))
+        return {n: self._reducers[n] for n in nodes}
+
+    def __call__(self, stimuli, nodes, n_steps):
+        """`{node: float32 [N, n_steps, D]}` for `stimuli` (paths or uint8
+        images, as `model_inputs` takes them), read batch by batch."""
+        nodes = list(dict.fromkeys(nodes))
+        reducers = self.reducers(nodes)
+        key = (tuple(nodes), int(n_steps))
+        if key not in self._unrollers:
+            self._unrollers[key] = _Unroller(self.model, nodes, n_steps)
+        run = self._unrollers[key]
+        if not (isinstance(stimuli, np.ndarray) and stimuli.ndim == 4):
+            stimuli = list(stimuli)
+        n = len(stimuli)
+        if n == 0:
+            raise ValueError("no stimuli to present.")
+        out = {node: np.empty((n, n_steps, reducers[node].dims), np.float32)
+               for node in nodes}
+        size = min(self.batch_size, n)
+        for start in range(0, n, size):
+            batch = model_inputs(self.model, stimuli[start:start + size])
+            count = len(batch)
+            if count < size:   # same batch shape: no retracing
+                batch = np.concatenate([batch, np.zeros(
+                    (size - count,) + batch.shape[1:], batch.dtype)])
+            outputs = run.predict_on_batch(batch)
+            for node in nodes:
+                out[node][start:start + count] = reducers[node](
+                    outputs[node][:count])
+        return out
