@@ -11,7 +11,8 @@ per step), with the same heads:
                 step t, next to copying the last frame (the baseline any
                 predictor must beat);
   segmentation  30% of every frame under moving occluders, light debris;
-                held-out mean IoU of the visible digit classes;
+                digit pixels weighted 5x in the loss; held-out mean IoU of
+                the visible digit classes and class-agnostic foreground IoU;
   contrastive   InfoNCE between steps t and t + 2 (no labels), then a
                 linear probe (`training.movie_probe`) of conv3 at the last
                 step on single moving digits, against the same network at
@@ -43,7 +44,7 @@ from .settings import ScheduleSettings
 WIDTHS = (16, 32, 48)
 ARCHES = {"convrnn": small_convrnn, "feedforward": small_feedforward}
 SETTINGS = {
-    "full": dict(frames=12, train_clips=2000, eval_clips=500, epochs=3,
+    "full": dict(frames=12, train_clips=1500, eval_clips=300, epochs=3,
                  probe_train=1000, probe_test=500),
     "quick": dict(frames=12, train_clips=1000, eval_clips=200, epochs=2,
                   probe_train=500, probe_test=200),
@@ -51,8 +52,9 @@ SETTINGS = {
 OBJECTIVES = {
     "next_frame": (dict(objectives={"next_frame": {"offset": 1}}),
                    ("psnr", "ssim")),
-    "segmentation": (dict(objectives={"segmentation": {}}, occlusion=0.3,
-                          debris=5), ("mean_iou",)),
+    "segmentation": (dict(objectives={"segmentation": {
+        "foreground_weight": 5.0}}, occlusion=0.3, debris=5),
+        ("mean_iou", "foreground_iou")),
 }
 
 
@@ -152,6 +154,8 @@ PAIRS = [("next_frame/convrnn", "next_frame/feedforward", "psnr"),
          ("next_frame/convrnn", "next_frame/copy_last_frame", "psnr"),
          ("next_frame/convrnn", "next_frame/feedforward", "ssim"),
          ("segmentation/convrnn", "segmentation/feedforward", "mean_iou"),
+         ("segmentation/convrnn", "segmentation/feedforward",
+          "foreground_iou"),
          ("contrastive/pretrained_probe", "contrastive/random_init_probe",
           "accuracy")]
 
