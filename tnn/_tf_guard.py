@@ -27,6 +27,18 @@ NOT_TENSORFLOW_BACKEND = (
     "TensorFlow)")
 
 
+# The other Keras backends: missing top-level package -> (backend, what to
+# install). PyTorch's CPU-only wheels come from their own index (the
+# default `pip install torch` on Linux pulls the CUDA libraries).
+MISSING_BACKEND = {
+    "jax": ("jax", "pip install 'jax[cpu]' (CPU) or 'jax[cuda12]' (GPU)"),
+    "jaxlib": ("jax", "pip install 'jax[cpu]' (CPU) or 'jax[cuda12]' (GPU)"),
+    "torch": ("torch", "pip install torch --index-url "
+              "https://download.pytorch.org/whl/cpu (CPU) or pip install "
+              "torch (CUDA)"),
+}
+
+
 def _missing_tensorflow(err):
     return (err.name or "").partition(".")[0] == "tensorflow"
 
@@ -35,6 +47,14 @@ try:
     import keras
 except ModuleNotFoundError as err:
     # Keras 3 imports its backend on import; TensorFlow's is the default.
+    _missing = (err.name or "").partition(".")[0]
+    if _missing in MISSING_BACKEND:
+        _backend, _install = MISSING_BACKEND[_missing]
+        raise ModuleNotFoundError(
+            f"tnn with the Keras backend {_backend!r} (KERAS_BACKEND) needs "
+            f"the {_missing!r} package, which is not installed: {_install}; "
+            f"or choose an installed backend, e.g. "
+            f"KERAS_BACKEND=tensorflow.", name=_missing) from None
     if not _missing_tensorflow(err):
         raise
     raise ModuleNotFoundError(MISSING_TENSORFLOW.format(
