@@ -46,8 +46,8 @@ ARCHES = {"convrnn": small_convrnn, "feedforward": small_feedforward}
 SETTINGS = {
     "full": dict(frames=12, train_clips=1500, eval_clips=300, epochs=3,
                  probe_train=1000, probe_test=500),
-    "quick": dict(frames=12, train_clips=1000, eval_clips=200, epochs=2,
-                  probe_train=500, probe_test=200),
+    "quick": dict(frames=12, train_clips=800, eval_clips=200, epochs=2,
+                  probe_train=400, probe_test=200),
 }
 OBJECTIVES = {
     "next_frame": (dict(objectives={"next_frame": {"offset": 1}}),

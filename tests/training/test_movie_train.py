@@ -96,3 +96,27 @@ def test_export_serves_uint8_movies_like_the_model(run):
 def test_bad_movie_settings_are_named():
     with pytest.raises(ValueError, match="unknown or no objectives"):
         movie_tasks.moving_digits_task(objectives=("optical_flow",))
+
+
+def test_movie_demo_intervals_and_paired_differences(monkeypatch):
+    from scipy import stats
+
+    from training import movie_demo
+
+    values = [0.5, 0.7, 0.6]
+    mean, half = movie_demo.interval(values)
+    low, high = stats.t.interval(0.95, 2, loc=np.mean(values),
+                                 scale=stats.sem(values))
+    assert mean == pytest.approx(0.6) and half == pytest.approx(high - mean)
+    assert movie_demo.interval([0.3]) == (0.3, None)
+    per_seed = {s: {"segmentation/convrnn": {"mean_iou": 0.1 + s,
+                                             "foreground_iou": 0.5},
+                    "segmentation/feedforward": {"mean_iou": 0.05,
+                                                 "foreground_iou": 0.4}}
+                for s in range(3)}
+    monkeypatch.setattr(movie_demo, "PAIRS", [
+        ("segmentation/convrnn", "segmentation/feedforward", "mean_iou")])
+    summary, pairs = movie_demo.summarize(per_seed)
+    assert summary["segmentation/convrnn"]["mean_iou"][0] == \
+        pytest.approx(1.1)
+    assert pairs[0]["per_seed"] == pytest.approx([0.05, 1.05, 2.05])
