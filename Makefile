@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo neural-demo movie-demo test test-wheel test-execution-modes bench clean
+.PHONY: install demo neural-demo movie-demo search-demo test test-wheel test-execution-modes bench clean
 
 $(STAMP): setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ neural-demo: $(STAMP)
 # evidence in benchmarks/RESULTS.md).
 movie-demo: $(STAMP)
 	$(PY) -m training.movie_demo --quick --base_dir runs/movie_demo
+
+# Architecture search (issue 12): a 12-trial Optuna study over the demo
+# ConvRNN's cells, widths, kernels, feedback and presentation on heavy
+# digit debris (gin_configs/search/demo.gin, 10-15 minutes on 2 cores);
+# the report (plots, trials.csv, best/ gin files and models) lands in
+# runs/search_demo. Running it again resumes the study.
+search-demo: $(STAMP)
+	$(PY) -m training.search --gin_files=search/demo --base_dir=runs/search_demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q --durations=15 tests

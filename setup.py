@@ -31,7 +31,7 @@ that have one. Every import inside `training/` is relative, so the same
 files work under either name. The commands are console scripts
 (`tnn-train`, `tnn-evaluate`, `tnn-fit-neural`, `tnn-convert`, `tnn-demo`,
 `tnn-make-synthetic-ventral`, `tnn-fit-behavior`, `tnn-make-synthetic-behavior`,
-`tnn-movie-demo`), each `tnn.training.<module>:run`. One process
+`tnn-movie-demo`, `tnn-search`), each `tnn.training.<module>:run`. One process
 must not import the files under both names (gin would register every
 configurable twice); `training/__init__.py` refuses that.
 
@@ -81,6 +81,7 @@ setup(
             "tnn-make-synthetic-behavior = "
             "tnn.training.make_synthetic_behavior:run",
             "tnn-movie-demo = tnn.training.movie_demo:run",
+            "tnn-search = tnn.training.search:run",
         ],
     },
     install_requires=[
@@ -97,6 +98,9 @@ setup(
         "mlxtend>=0.23",
         # PNG plots of neural-fit reports (score vs time, trajectories).
         "matplotlib>=3.7",
+        # The architecture search (training.search): TPE sampling, pruning
+        # and studies shared / resumed through a database (SQLite here).
+        "optuna>=4.4",
     ],
     extras_require={
         "cpu": [f"tensorflow-cpu=={TF_VERSION}"],

@@ -25,6 +25,7 @@ ALLOWED = {
     "tnn.neural": {"tnn.graphs", "tnn.zoo"},
     "tnn.interop": {"tnn.cells", "tnn.graphs", "tnn.readouts", "tnn.zoo"},
     "tnn.brainscore": {"tnn.neural"},
+    "tnn.search": {"tnn.cells", "tnn.graphs", "tnn.zoo"},
 }
 LEAVES = {"tnn.api", "tnn.utils", "tnn._tf_guard"}
 # Modules of tnn.neural that take arrays and return numbers: no Keras.

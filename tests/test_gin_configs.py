@@ -162,7 +162,29 @@ def test_movie_tasks(name, objectives, occlusion):
     assert small_models.small_convrnn(input_shape=DEBRIS).times == 12
 
 
+@pytest.mark.parametrize("name", ["smoke", "demo", "imagenet"])
+def test_search_files(name, monkeypatch):
+    from tnn.search import RandomSuggest, sample_spec
+    from training import search  # noqa: F401  (search, demo_space, ...)
+    monkeypatch.setattr(tasks.imagenet, "prepare_imagenet",
+                        lambda *args, **kwargs: None)
+    parse(f"search/{name}.gin")
+    space = gin.query_parameter("search.space").scoped_configurable_fn()
+    task = tasks.make_task()
+    expected = {  # space, nodes, max_params, n_trials, epochs, input
+        "smoke": ("demo", 2, 100_000, 3, 1, (16, 16, 1)),
+        "demo": ("demo", 3, 150_000, 12, 2, DEBRIS),
+        "imagenet": ("shallow", 5, 10_000_000, 1000, 5, (128, 128, 3))}
+    assert (space.name, len(space.nodes), space.max_params,
+            gin.query_parameter("search.n_trials"),
+            ScheduleSettings().epochs, task.input_shape) == expected[name]
+    sample = sample_spec(space, RandomSuggest(0), task.input_shape,
+                         task.num_classes, count=False)
+    assert sample.spec.output == "readout"
+
+
 CHECKED = set(MODELS) | {
+    "search/smoke.gin", "search/demo.gin", "search/imagenet.gin",
     "tasks/next_frame.gin", "tasks/segmentation.gin",
     "tasks/contrastive.gin",
     "smoke.gin", "feedback/rgc_shallow_topdown.gin", "neural/rgc_shallow.gin",

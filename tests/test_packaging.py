@@ -33,7 +33,8 @@ SCRIPTS = {"tnn-train": "tnn.training.train:run",
            "tnn-fit-behavior": "tnn.training.fit_behavior:run",
            "tnn-make-synthetic-behavior":
                "tnn.training.make_synthetic_behavior:run",
-           "tnn-movie-demo": "tnn.training.movie_demo:run"}
+           "tnn-movie-demo": "tnn.training.movie_demo:run",
+           "tnn-search": "tnn.training.search:run"}
 # Blocks `import tensorflow` as if it were not installed.
 BLOCK_TENSORFLOW = """
 import sys

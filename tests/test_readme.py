@@ -24,6 +24,6 @@ def test_readme_install_lines_match_setup():
     for extra in re.findall(r"pip install (?:-e )?'\.\[(\w+)\]'", text):
         assert f'"{extra}": [' in setup, extra
     scripts = set(re.findall(r'"(tnn-[a-z-]+) = ', setup))
-    assert len(scripts) == 9
+    assert len(scripts) == 10
     for script in scripts:
         assert f"`{script}`" in text, script

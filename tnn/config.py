@@ -18,6 +18,8 @@ import gin
 from tnn.cells import registry as cell_registry
 from tnn.zoo import registry
 from tnn.graphs.tnn_graph import TNNGraph
+from tnn.search import model as _search_model  # noqa: F401  (registers
+# `searched_model`, which the gin files of training.search's best trials bind)
 
 
 @gin.configurable

@@ -110,7 +110,7 @@ def _outputs_note(paths, base_dir, strategy):
 def train(base_dir, task=None, model_fn=None, decoders=DEFAULT_DECODERS,
           loss=None, schedule=None, optimizer_fn=optimizers.sgd,
           device=None, seed=0, callbacks=(), verbose="auto",
-          num_sample_movies=4, export_times=None):
+          num_sample_movies=4, export_times=None, export=True):
     """Trains a `TemporalClassifier` on a task and exports it.
 
     Args:
@@ -133,6 +133,8 @@ def train(base_dir, task=None, model_fn=None, decoders=DEFAULT_DECODERS,
         export_times: number of steps of the exported model (default: as
             trained), e.g. to read a feedforward control out over the
             recurrent model's steps.
+        export: write the SavedModel to export_dir (`training.search`'s
+            trials skip it and keep a `.keras` file instead).
 
     Returns:
         dict with the trained `model`, the `history` dict and the paths.
@@ -188,7 +190,9 @@ def train(base_dir, task=None, model_fn=None, decoders=DEFAULT_DECODERS,
                             steps_per_epoch=steps_per_epoch,
                             callbacks=run_callbacks + list(callbacks),
                             verbose=0, shuffle=False)
-        if strategy_lib.is_chief(dist) and movie:
+        if not export:
+            pass
+        elif strategy_lib.is_chief(dist) and movie:
             movie_outputs.export_movie_model(
                 model, paths["export_dir"], task.frames, task.mean, task.std,
                 metadata={"task": task.name,

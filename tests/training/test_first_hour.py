@@ -21,7 +21,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
 ENTRY_POINTS = ["training.train", "training.evaluate", "training.demo",
                 "training.fit_neural", "training.make_synthetic_ventral",
                 "training.convert_tf1", "training.fit_behavior",
-                "training.make_synthetic_behavior", "training.movie_demo"]
+                "training.make_synthetic_behavior", "training.movie_demo",
+                "training.search"]
 GIN_ENTRY_POINTS = ["training.train", "training.evaluate", "training.demo",
                     "training.fit_neural"]
 
