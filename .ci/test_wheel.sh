@@ -74,7 +74,8 @@ scripts = [e for e in distribution("tnn").entry_points
            if e.group == "console_scripts"]
 assert {e.name for e in scripts} == {
     "tnn-train", "tnn-evaluate", "tnn-fit-neural", "tnn-convert",
-    "tnn-demo", "tnn-make-synthetic-ventral"}, scripts
+    "tnn-demo", "tnn-make-synthetic-ventral", "tnn-fit-behavior",
+    "tnn-make-synthetic-behavior", "tnn-movie-demo", "tnn-search"}, scripts
 for script in scripts:
     module = __import__(script.module, fromlist=["parser"])
     assert "--verbosity" in module.parser().format_help(), script.name
