@@ -267,7 +267,11 @@ class TNNBrainModel:
         """`{node: [N, B, D]}`: features of `items` in time bins `[B, 2]`
         (`weights`: their `timing.time_bin_weights`, if known)."""
         weights = self._weights(bins) if weights is None else weights
-        features = self.extractor(items, nodes, weights.shape[1])
+        # only the steps some bin weighs are kept (and unrolled up to)
+        kept = np.flatnonzero(np.any(np.asarray(weights) != 0, axis=0))
+        kept = kept if kept.size else None
+        features = self.extractor(items, nodes, weights.shape[1], kept)
+        weights = weights if kept is None else np.asarray(weights)[:, kept]
         return {n: timing.bin_features(f, weights)
                 for n, f in features.items()}
 

@@ -7,29 +7,19 @@ uint8 arrays), resized to the model's input and normalised
 one). The model is then unrolled for `n_steps` steps: its presentation,
 extended when `n_steps > model.times`. Every node's outputs are reduced to
 D features per step by `tnn.neural.features.NodeReducer` ("projection",
-"pool" or "none"; module docs of `tnn.neural.features`).
+"pool" or "none"; module docs of `tnn.neural.features`). The unroll,
+reduction and batching are the library's one extraction path
+(`tnn.neural.streaming`): only the requested nodes and their ancestors are
+computed, up to the last kept step.
 """
 
-import keras
 import numpy as np
 
 from tnn.brainscore import placement
+from tnn.neural import streaming
 from tnn.neural.features import NodeReducer, make_reducers
 from tnn.neural.stimuli import preprocess_stimuli
-
-
-class _Unroller(keras.Model):
-    """`model.unroll(images, nodes, times)` as a Keras model, run with
-    `predict_on_batch` (compiled on TensorFlow and JAX, eager on torch)."""
-
-    def __init__(self, model, nodes, times):
-        super().__init__(name=f"{model.name}_brainscore_features")
-        self.graph, self.nodes, self.steps = model, list(nodes), int(times)
-        if keras.backend.backend() == "tensorflow":
-            self.jit_compile = False
-
-    def call(self, images):
-        return self.graph.unroll(images, nodes=self.nodes, times=self.steps)
+from tnn.neural.stimulus_source import StimulusSource
 
 
 def model_inputs(model, stimuli):
@@ -81,31 +71,32 @@ class FeatureExtractor:
                 self.model, missing, self.reduction, self.dims, self.seed))
         return {n: self._reducers[n] for n in nodes}
 
-    def __call__(self, stimuli, nodes, n_steps):
-        """`{node: float32 [N, n_steps, D]}` for `stimuli` (paths or uint8
-        images, as `model_inputs` takes them), read batch by batch."""
+    def __call__(self, stimuli, nodes, n_steps, steps=None):
+        """`{node: float32 [N, T_kept, D]}` for `stimuli` (paths or uint8
+        images, as `model_inputs` takes them), read batch by batch, over
+        `n_steps` steps of the (extended) presentation; `steps` keeps only
+        those steps (None: all `n_steps`), and only they are computed up
+        to the last of them (`tnn.neural.streaming`)."""
         nodes = list(dict.fromkeys(nodes))
         reducers = self.reducers(nodes)
-        key = (tuple(nodes), int(n_steps))
-        if key not in self._unrollers:
-            self._unrollers[key] = _Unroller(self.model, nodes, n_steps)
-        run = self._unrollers[key]
         if not (isinstance(stimuli, np.ndarray) and stimuli.ndim == 4):
             stimuli = list(stimuli)
         n = len(stimuli)
         if n == 0:
             raise ValueError("no stimuli to present.")
-        out = {node: np.empty((n, n_steps, reducers[node].dims), np.float32)
-               for node in nodes}
-        size = min(self.batch_size, n)
-        for start in range(0, n, size):
-            batch = model_inputs(self.model, stimuli[start:start + size])
-            count = len(batch)
-            if count < size:   # same batch shape: no retracing
-                batch = np.concatenate([batch, np.zeros(
-                    (size - count,) + batch.shape[1:], batch.dtype)])
-            outputs = run.predict_on_batch(batch)
-            for node in nodes:
-                out[node][start:start + count] = reducers[node](
-                    outputs[node][:count])
-        return out
+        source = StimulusSource(
+            lambda start, stop: _read(stimuli[start:stop]), n, None,
+            self.model.graph_input_shape, times=int(n_steps),
+            blank_value=self.model.blank_value)
+        return streaming.extract_in_memory(
+            self.model, source, nodes, steps, batch_size=self.batch_size,
+            reducers=reducers, cache=self._unrollers)
+
+
+def _read(batch):
+    """A batch as the stimulus source takes it: uint8 images, or a list of
+    images (paths read with `placement.read_image`)."""
+    if isinstance(batch, np.ndarray):
+        return batch
+    return [np.asarray(item) if isinstance(item, np.ndarray)
+            else placement.read_image(item) for item in batch]

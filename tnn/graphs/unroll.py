@@ -37,6 +37,14 @@ nothing is carried over time. Only the requested nodes and their
 feed-forward / skip ancestors are computed. Pre-stimulus sharing, both time
 loops and `remat` work as with recurrence on (without feedback a node's
 first image-driven step can only come later, so sharing stays exact).
+
+Pruning. Outside training, an unroll with recurrence on computes only the
+requested nodes and their ancestors through every edge (feedback and
+self-loops included): a node outside that set cannot reach the requested
+outputs at any step, so they are the same values, bit for bit, with less
+work. In training (`training=True`) every node still runs, so layer side
+effects of the other nodes (batch-norm statistics, activity losses) stay
+as they were.
 """
 
 import dataclasses
@@ -108,16 +116,22 @@ class UnrollPlan:
     def depth(self):
         return max(self.first_step.values())
 
-    def needed(self, nodes):
-        """`nodes` and their feed-forward / skip ancestors, in `order`."""
+    def needed(self, nodes, feedback=False):
+        """`nodes` and their ancestors, in `order`.
+
+        Ancestors through feed-forward and skip edges only (the nodes the
+        feed-forward control computes), or with `feedback=True` through
+        every edge, feedback and self-loops included: the only nodes whose
+        outputs can reach `nodes` in an unroll with recurrence on.
+        """
         need, stack = set(), list(nodes)
         while stack:
             name = stack.pop()
             if name not in need:
                 need.add(name)
                 stack.extend(src for src, _ in self.reads[name]
-                             if src != EXTERNAL
-                             and src not in self.feedback[name])
+                             if src != EXTERNAL and (
+                                 feedback or src not in self.feedback[name]))
         return tuple(n for n in self.order if n in need)
 
     def node_inputs(self, name, frames, outputs, step, output_specs,
@@ -251,6 +265,9 @@ def run(nodes, plan, frames, times, collect, output_specs, state_specs,
             doc): zero states, zero feedback, only the nodes `collect`
             needs.
 
+    Outside training (`training` not True) only `collect` and its
+    ancestors through all edges are computed (module doc, "Pruning").
+
     Returns:
         dict node -> tensor `[B, T, ...]` for the nodes in `collect`.
     """
@@ -259,7 +276,12 @@ def run(nodes, plan, frames, times, collect, output_specs, state_specs,
     warmup = min(plan.depth if share else 0, times)
     init_batch = 1 if share else batch
     off = recurrence == "off"
-    order = plan.needed(collect) if off else plan.order
+    if off:
+        order = plan.needed(collect)
+    elif training is True:   # every node: layer side effects (batch norm)
+        order = plan.order
+    else:
+        order = plan.needed(collect, feedback=True)
     feedback = plan.feedback if off else {n: () for n in order}
     outs = {n: ops.zeros((init_batch,) + tuple(output_specs[n]), dtype)
             for n in order}

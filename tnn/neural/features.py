@@ -32,14 +32,18 @@ Movie stimuli (uint8 `[N, F, H, W, 3]` with `frame_ms`) are shown frame
 by frame on the model's 10 ms steps, each frame for frame_ms / 10 steps,
 then the model's blank up to `times` (`tnn.neural.movie_stimuli`).
 
-`nodes_per_pass` runs the stimuli once per group of nodes, bounding the
+`nodes_per_pass` unrolls each batch once per group of nodes, bounding the
 per-batch memory of models with many large nodes. With `recurrent=False`
 the features are those of the feed-forward control
 (`TNNGraph.unroll(..., recurrence="off")`).
 
-Each pass runs the model's unroll through `keras.Model.predict_on_batch`
-(a compiled function on TensorFlow and JAX; eager on PyTorch), so features
-can be extracted on any Keras backend.
+`extract_features` runs the library's one extraction path
+(`tnn.neural.streaming`): the model's unroll through
+`keras.Model.predict_on_batch` (a compiled function on TensorFlow and JAX;
+eager on PyTorch), so features can be extracted on any Keras backend; only
+the requested nodes and their ancestors are computed, up to the last kept
+step. `tnn.neural.extraction.extract_to_disk` streams the same features to
+disk, resumably.
 """
 
 import json
@@ -48,14 +52,12 @@ import os
 import sys
 import zlib
 
-import keras
 import numpy as np
 from scipy import sparse
 from sklearn import random_projection
 
 from tnn import neural
-from tnn.neural import movie_stimuli
-from tnn.neural.stimuli import preprocess_stimuli
+from tnn.neural.stimuli import preprocess_stimuli  # noqa: F401 (re-export)
 
 REDUCTIONS = ("projection", "pool", "none")
 
@@ -208,8 +210,13 @@ def plain_progress(verbose):
 def extract_features(model, stimuli, nodes=None, batch_size=32,
                      reduction="projection", dims=1024, seed=0,
                      nodes_per_pass=None, recurrent=True, verbose=1,
-                     reducers=None, frame_ms=None):
-    """Node features over all model steps for every stimulus.
+                     reducers=None, frame_ms=None, steps=None):
+    """Node features over the model's steps for every stimulus, in memory.
+
+    The library's one extraction path (`tnn.neural.streaming`; to stream
+    to disk and resume, `tnn.neural.extraction.extract_to_disk`): only the
+    requested nodes and their ancestors are unrolled, up to the last kept
+    step.
 
     Args:
         model: a TNNGraph; its `times` / `image_off` set the presentation.
@@ -218,88 +225,30 @@ def extract_features(model, stimuli, nodes=None, batch_size=32,
         batch_size: stimuli per forward pass.
         reduction, dims, seed: per-node reduction to D features (module
             docs); ignored when `reducers` is given.
-        nodes_per_pass: run the stimuli once per group of this many nodes
-            (None: all nodes in one pass).
+        nodes_per_pass: unroll at most this many nodes at a time (None:
+            all nodes in one unroll).
         recurrent: False gives the feed-forward control's features (no
             state carried over steps, no feedback).
-        verbose: 1 shows a `keras.utils.Progbar` per pass (one plain line
-            per pass when stdout is not a terminal), 0 is silent.
+        verbose: 0 is silent; otherwise a plain progress line every 10
+            batches with stimuli/s.
         reducers: optional `{node: NodeReducer}` (from `make_reducers`).
         frame_ms: duration of one frame of movie stimuli (a multiple of
             the 10 ms step; module docs); None for still images.
+        steps: steps to keep (None: all `model.times`; a list or a slice).
 
     Returns:
-        dict node -> float32 `[N, T, D]`, rows in stimulus order.
+        dict node -> float32 `[N, T, D]` (T = kept steps), rows in
+        stimulus order.
     """
+    from tnn.neural import streaming   # it builds on this module
+
     nodes = list(default_nodes(model) if nodes is None else nodes)
-    reducers = reducers or make_reducers(model, nodes, reduction, dims, seed)
-    missing = [n for n in nodes if n not in reducers]
-    if missing:
-        raise ValueError(f"no reducer for node {missing[0]!r}.")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or \
-            batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got "
-                         f"{batch_size!r}.")
-    stimuli = np.asarray(stimuli)
-    n = stimuli.shape[0] if stimuli.ndim else 0
-    if n == 0:
-        raise ValueError("no stimuli to extract features for.")
-    present = _presenter(model, stimuli, frame_ms)
-    out = {node: np.empty((n, model.times, reducers[node].dims), np.float32)
-           for node in nodes}
-    size = min(batch_size, n)
-    verbose = plain_progress(verbose)
-    for index, group in enumerate(_groups(nodes, nodes_per_pass)):
-        run = _Unroller(model, group, "on" if recurrent else "off")
-        bar = keras.utils.Progbar(n, verbose=verbose, unit_name="stimulus")
-        if verbose:
-            print(f"features of {', '.join(group)} (pass {index + 1})")
-        for start in range(0, n, size):
-            images = present(stimuli[start:start + size])
-            count = len(images)
-            if count < size:  # same batch shape: no retracing
-                images = np.concatenate([images, np.zeros(
-                    (size - count,) + images.shape[1:], images.dtype)])
-            outputs = run.predict_on_batch(images)
-            for node in group:
-                out[node][start:start + count] = reducers[node](
-                    outputs[node][:count])
-            bar.add(count)
-    return out
-
-
-def _presenter(model, stimuli, frame_ms):
-    """stimuli batch -> model inputs: images, or movies of `times` steps."""
-    if stimuli.ndim != 5:
-        if frame_ms is not None:
-            raise ValueError(f"frame_ms applies to movie stimuli [N, F, H, "
-                             f"W, 3]; these are {stimuli.shape}.")
-        return lambda batch: preprocess_stimuli(batch,
-                                                model.graph_input_shape)
-    if frame_ms is None:
-        raise ValueError(f"movie stimuli {stimuli.shape} need frame_ms (the "
-                         f"duration of one frame in ms).")
-    movie_stimuli.steps_per_frame(frame_ms)
-    movie_stimuli.warn_cut(stimuli.shape[1], frame_ms, model.times)
-    return lambda batch: movie_stimuli.present_movies(
-        batch, frame_ms, model.graph_input_shape, model.times,
-        model.blank_value)
-
-
-class _Unroller(keras.Model):
-    """`model.unroll(images, nodes, recurrence=...)` as a Keras model, run
-    with `predict_on_batch` (numpy in, dict of numpy arrays out)."""
-
-    def __init__(self, model, nodes, recurrence):
-        super().__init__(name=f"{model.name}_features")
-        self.graph, self.nodes = model, list(nodes)
-        self.recurrence = recurrence
-        if keras.backend.backend() == "tensorflow":
-            self.jit_compile = False   # a plain tf.function, as before
-
-    def call(self, images):
-        return self.graph.unroll(images, nodes=self.nodes,
-                                 recurrence=self.recurrence)
+    if verbose:
+        print(f"features of {', '.join(nodes)}", flush=True)
+    return streaming.extract_in_memory(
+        model, stimuli, nodes, steps, reduction, dims, seed, batch_size,
+        progress=bool(verbose), recurrent=recurrent,
+        nodes_per_pass=nodes_per_pass, frame_ms=frame_ms, reducers=reducers)
 
 
 def save_features(path, features, stimulus_id, info=None):
