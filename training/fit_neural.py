@@ -70,6 +70,7 @@ from tnn import neural
 from tnn.graphs.tnn_graph import TNNGraph
 from tnn.neural import brainio as neural_brainio
 from tnn.neural import features as nf
+from tnn.neural import movie_stimuli
 from tnn.neural.dynamics import compare as neural_compare
 from tnn.neural.dynamics.trainable import dynamics_variables
 # Registers the gin configurable `ventral_convrnn` (synthetic data sets).
@@ -225,7 +226,7 @@ def fit_neural(data_path, base_dir, model_name=None, model_fn=None,
     steps = nf.check_bins(model, data.n_bins, step_offset)
     if fit_dynamics:
         dynamics_variables(model)  # a model without dynamics fails now
-        nf.movie_stimuli.check_still_images(data.stimuli, "--fit_dynamics")
+        movie_stimuli.check_still_images(data.stimuli, "--fit_dynamics")
     nodes = list(nodes) if nodes else None
     os.makedirs(base_dir, exist_ok=True)
     cli.write_operative_config(base_dir)

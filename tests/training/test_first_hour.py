@@ -105,7 +105,7 @@ def test_redirected_logs_have_no_ansi_codes(tmp_path):
                  "--fit_dynamics", f"--base_dir={tmp_path / 'fit'}"],
                 tmp_path / "fit.log")
     assert "\x1b[" not in text and "\b" not in text
-    assert "features of" in text and "stimulus" in text
+    assert "features of" in text and "stimuli/s" in text
 
 
 def test_help_of_every_entry_point_run_as_a_module():
