@@ -26,6 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tnn.tasks import movie_losses
 from .export import METADATA_FILE
 
 # 11 colours: background black, then one per digit class.
@@ -66,9 +67,9 @@ def step_curves(outputs, targets, objectives):
             k = int(settings.get("offset", 1))
             true = np.asarray(targets[name], np.float32)
             curves[f"{name}_psnr"] = [
-                float(np.mean(10 * np.log10(1.0 / np.maximum(np.mean(
-                    (np.clip(pred[:, t], 0, 1) - true[:, t + k]) ** 2,
-                    axis=(1, 2, 3)), 1e-10)))) for t in range(steps - k)]
+                float(np.mean(np.asarray(movie_losses.psnr(
+                    true[:, t + k], np.clip(pred[:, t], 0, 1)))))
+                for t in range(steps - k)]
         elif kind == "segmentation":
             true = np.asarray(targets[name])
             curves[f"{name}_mean_iou"] = [

@@ -112,8 +112,8 @@ def movie_dataset(clips, kinds, batch_size, training, seed=0, mean=None,
         (frames, _targets(clips, kinds)))
 
     def normalise(movie, targets):
-        movie = (tf.cast(movie, tf.float32) / 255.0 - mean) / std
-        return movie, targets
+        return preprocessing.normalize(preprocessing.to_unit_range(movie),
+                                       mean, std), targets
 
     if training:
         dataset = dataset.shuffle(len(frames), seed=seed,
