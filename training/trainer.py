@@ -190,14 +190,12 @@ def train(base_dir, task=None, model_fn=None, decoders=DEFAULT_DECODERS,
                             steps_per_epoch=steps_per_epoch,
                             callbacks=run_callbacks + list(callbacks),
                             verbose=0, shuffle=False)
-        if not export:
-            pass
-        elif strategy_lib.is_chief(dist) and movie:
+        if export and strategy_lib.is_chief(dist) and movie:
             movie_outputs.export_movie_model(
                 model, paths["export_dir"], task.frames, task.mean, task.std,
                 metadata={"task": task.name,
                           "operative_config": gin.operative_config_str()})
-        elif strategy_lib.is_chief(dist):
+        elif export and strategy_lib.is_chief(dist):
             exported = export_lib.with_times(model, export_times)
             export_lib.export_saved_model(
                 exported, paths["export_dir"], task.mean, task.std,
