@@ -183,6 +183,28 @@ def test_search_files(name, monkeypatch):
     assert sample.spec.output == "readout"
 
 
+def test_replication_files():
+    from tnn.search.matched import arm_sample
+    from training import replicate, search  # noqa: F401  (configurables)
+    parse("replication/small.gin")
+    task = gin.query_parameter("replication.task_fn").scoped_configurable_fn(
+        seed=3, eval_occlusion=0.4)
+    assert (task.name, task.input_shape, task.meta["seed"],
+            task.meta["eval_occlusion"], task.meta["occlusion"]) == (
+        "occluded_digits_blobs", DEBRIS, 3, 0.4, (0.0, 0.8))
+    assert gin.query_parameter("replication.seeds") == 5
+    assert ScheduleSettings().epochs == 6
+    reference = arm_sample("rgc", gin.query_parameter("replication.widths"),
+                           count=True).num_params
+    gin.clear_config()
+    parse("replication/search.gin")
+    space = gin.query_parameter("search.space").scoped_configurable_fn()
+    assert (space.min_params, space.max_params) == (
+        round(reference * 0.95), round(reference * 1.05))
+    assert (tasks.make_task().meta["seed"], ScheduleSettings().epochs) == (
+        100, 2)
+
+
 CHECKED = set(MODELS) | {
     "search/smoke.gin", "search/demo.gin", "search/imagenet.gin",
     "tasks/next_frame.gin", "tasks/segmentation.gin",
@@ -190,7 +212,9 @@ CHECKED = set(MODELS) | {
     "smoke.gin", "feedback/rgc_shallow_topdown.gin", "neural/rgc_shallow.gin",
     "neural/smoke.gin", "tasks/digit_debris.gin", "tasks/smoke.gin",
     "tasks/demo_convrnn.gin", "tasks/demo_feedforward.gin",
-    "tasks/image_folder.gin", "tasks/imagenet.gin"}
+    "tasks/image_folder.gin", "tasks/imagenet.gin",
+    "replication/small.gin", "replication/search.gin",
+    "replication/task.gin"}
 
 
 def test_every_gin_file_has_a_check():

@@ -41,6 +41,8 @@ class Task:
         class_names: the class names, in label order.
         mean, std: the per-channel normalisation of the images (for the
             uint8 serving signature): `(x / 255 − mean) / std`.
+        meta: how the task's images were made, where a report needs it
+            (e.g. `occluded_digits_task`'s occluder settings).
     """
 
     name: str
@@ -51,6 +53,7 @@ class Task:
     class_names: tuple = ()
     mean: tuple = preprocessing.IMAGENET_MEAN
     std: tuple = preprocessing.IMAGENET_STD
+    meta: dict = dataclasses.field(default_factory=dict)
 
 
 def normalization(channels):
@@ -100,6 +103,48 @@ def digit_debris_task(level="heavy", image_size=32, channels=1, copies=1,
             channels=channels, seed=seed, split_seed=split_seed),
         class_names=tuple(str(d) for d in range(MNIST_CLASSES)),
         mean=mean, std=std)
+
+
+@gin.configurable
+def occluded_digits_task(occlusion=(0.0, 0.8), eval_occlusion=None,
+                         kind="blobs", debris="light", image_size=32,
+                         copies=1, batch_size=64, eval_batch_size=None,
+                         seed=0, split_seed=0):
+    """Digits behind opaque occluders (`training.data.occluders`), over
+    optional digit debris; the held-out pools of digit debris.
+
+    Args:
+        occlusion: share of each digit's ink hidden in training images, or
+            `(low, high)` drawn per image (default 0–0.8).
+        eval_occlusion: the same for held-out images (default `occlusion`).
+        kind: "blobs" or "bars".
+        debris: digit-debris level under the occluders.
+        image_size, copies, batch_size, eval_batch_size, seed, split_seed:
+            as `digit_debris_task`.
+    """
+    from .data.occluders import occluded_digits_dataset
+
+    _check_size(image_size)
+    eval_occlusion = occlusion if eval_occlusion is None else eval_occlusion
+    mean, std = normalization(1)
+    common = dict(kind=kind, debris=debris, image_size=image_size,
+                  seed=seed, split_seed=split_seed)
+    return Task(
+        name=f"occluded_digits_{kind}",
+        input_shape=(image_size, image_size, 1), num_classes=MNIST_CLASSES,
+        train_dataset=lambda: occluded_digits_dataset(
+            "train", _level(occlusion), batch_size=batch_size, copies=copies,
+            **common),
+        eval_dataset=lambda: occluded_digits_dataset(
+            "test", _level(eval_occlusion),
+            batch_size=eval_batch_size or batch_size, **common),
+        class_names=tuple(str(d) for d in range(MNIST_CLASSES)),
+        mean=mean, std=std,
+        meta=dict(common, occlusion=occlusion, eval_occlusion=eval_occlusion))
+
+
+def _level(occlusion):
+    return tuple(occlusion) if isinstance(occlusion, list) else occlusion
 
 
 @gin.configurable

@@ -1,0 +1,104 @@
+"""`python -m training.replicate`: seeds, paired statistics, resume."""
+
+import json
+import math
+import os
+
+import gin
+import numpy as np
+import pytest
+from scipy import stats
+
+from training import cli, replicate, replication_report
+
+TINY = [
+    "replication.widths = (4, 8, 8)", "replication.times = 4",
+    "replication.feedforward_times = 4", "replication.seeds = 2",
+    "replication.arms = ('rgc', 'none')",
+    "replication.claims = ('cells', 'occlusion')",
+    "replication.eval_levels = (0.0, 0.6)",
+    "ScheduleSettings.epochs = 1", "ScheduleSettings.steps_per_epoch = 2",
+    "occluded_digits_task.eval_batch_size = 500",
+]
+
+
+def test_interval_matches_scipy():
+    values = [0.61, 0.64, 0.58, 0.66, 0.63]
+    result = replication_report.interval(values)
+    low, high = stats.t.interval(0.95, 4, loc=np.mean(values),
+                                 scale=stats.sem(values))
+    assert result["low"] == pytest.approx(low)
+    assert result["high"] == pytest.approx(high)
+    assert math.isnan(replication_report.interval([0.5])["low"])
+
+
+def test_paired_difference_and_verdict():
+    ref = {0: 0.60, 1: 0.62, 2: 0.58, 3: 0.61, 4: 0.63}
+    better = {s: v + 0.02 + 0.001 * s for s, v in ref.items()}
+    diff = replication_report.paired(better, ref)
+    assert diff["mean"] == pytest.approx(0.022)
+    assert diff["wins"] == 5 and diff["p"] < 1e-4
+    assert replication_report.verdict(diff) == "yes"
+    worse = replication_report.paired(ref, better)
+    assert replication_report.verdict(worse).startswith("opposite")
+    noisy = replication_report.paired(
+        {0: 0.6, 1: 0.5, 2: 0.7}, {0: 0.55, 1: 0.6, 2: 0.6})
+    assert replication_report.verdict(noisy).startswith("no")
+
+
+@pytest.fixture(autouse=True)
+def clean_gin():
+    gin.clear_config()
+    yield
+    gin.clear_config()
+
+
+@pytest.mark.large
+def test_tiny_replication_resumes(tmp_path, capsys):
+    base = str(tmp_path)
+    argv = [f"--base_dir={base}", "--gin_files=replication/small"] + [
+        f"--gin_bindings={b}" for b in TINY]
+    replicate.run(argv)
+    records = sorted(os.listdir(os.path.join(base, "runs", "rgc")))
+    assert records == ["seed0.json", "seed1.json"]
+    with open(os.path.join(base, "runs", "none", "seed1.json")) as f:
+        ff = json.load(f)
+    with open(os.path.join(base, "runs", "rgc", "seed1.json")) as f:
+        rec = json.load(f)
+    # matched budget, the presentation and the per-level evaluation
+    assert abs(ff["num_params"] - rec["num_params"]) <= 0.05 * rec[
+        "num_params"]
+    assert (rec["times"], len(rec["steps_top1"]), sorted(rec["levels"])) == (
+        4, 4, ["0", "0.6"])
+    assert rec["levels"]["0.6"]["coverage"] >= 0.6
+    assert rec["levels"]["0"]["coverage"] == 0.0
+    report = json.load(open(os.path.join(base, "report.json")))
+    assert report["few_seeds"] == ["none", "rgc"]
+    assert [r["arm"] for r in report["cells"]] == sorted(
+        ["rgc", "none"], key=lambda a: -report["cells"][
+            [r["arm"] for r in report["cells"]].index(a)]["top1"]["mean"])
+    text = open(os.path.join(base, "replication.md")).read()
+    assert "Fewer than 5 seeds" in text and "| 0.6 (" in text
+    assert os.path.exists(os.path.join(base, "occlusion.png"))
+    # a second run finds every record and trains nothing
+    mtime = os.path.getmtime(os.path.join(base, "runs", "rgc", "seed0.json"))
+    capsys.readouterr()
+    gin.clear_config()
+    replicate.run(argv)
+    assert "seed 0: top-1" not in capsys.readouterr().out
+    assert os.path.getmtime(os.path.join(
+        base, "runs", "rgc", "seed0.json")) == mtime
+
+
+def test_bad_settings(tmp_path):
+    cli.parse_gin(["replication/small"], [
+        "replication.claims = ('cells', 'speed')"])
+    with pytest.raises(ValueError, match=r"Unknown claims \['speed'\]"):
+        replicate.replication(str(tmp_path))
+    gin.clear_config()
+    cli.parse_gin(["replication/small"], [
+        "replication.search_dir = None"])
+    with pytest.raises(ValueError, match="needs replication.search_dir"):
+        replicate.replication(str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="run the search first"):
+        replicate.searched_sample(str(tmp_path))
