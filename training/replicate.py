@@ -23,16 +23,20 @@ of both splits; arms with the same seed see identical images, so arms are
 compared per seed (paired). Each run writes `runs/<arm>/seed<k>.json`;
 runs already written are skipped, so an interrupted replication resumes.
 `--workers=N` trains N runs at once, each process on
-`threads_per_worker` CPU threads.
+`threads_per_worker` CPU threads; a worker locks the run it trains
+(`seed<k>.json.lock`), so more workers (or a second command) can join at
+any time without training a run twice.
 """
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
 
 import gin
+import numpy as np
 
 from tnn.search import matched
 from tnn.search.sample import Sample
@@ -73,8 +77,8 @@ def replication(base_dir, claims=CLAIMS, arms=ARMS, reference="rgc",
             `@occluded_digits_task`.
         workers: runs trained at once (subprocesses).
         threads_per_worker: CPU threads of each subprocess.
-        worker: `(k, n)`: train only every n-th missing run from k (set by
-            the parent process).
+        worker: set by the parent process: train the missing runs this
+            process can lock (`claim`), then return.
     """
     unknown = sorted(set(claims) - set(CLAIMS))
     if unknown:
@@ -86,26 +90,64 @@ def replication(base_dir, claims=CLAIMS, arms=ARMS, reference="rgc",
         raise ValueError("Claim 'searched' needs replication.search_dir: "
                          "the folder of a training.search study at the "
                          "same budget (gin_configs/replication/search.gin).")
-    runs = [(arm, seed) for arm in arms for seed in range(seeds)]
-    if SEARCHED in claims:
-        runs += [(SEARCHED, seed) for seed in range(seeds)]
+    trained = list(arms) + ([SEARCHED] if SEARCHED in claims else [])
+    # seed-major: every arm has the same number of seeds at any time
+    runs = [(arm, seed) for seed in range(seeds) for arm in trained]
     missing = [r for r in runs if not os.path.exists(run_file(base_dir, *r))]
     settings = dict(reference=reference, widths=tuple(widths), times=times,
                     feedforward_times=feedforward_times, tolerance=tolerance,
                     eval_levels=tuple(eval_levels), search_dir=search_dir)
-    if worker is not None:
-        k, n = worker
-        for arm, seed in missing[k::n]:
-            train_run(base_dir, arm, seed, task_fn, **settings)
-        return None
-    if workers > 1 and len(missing) > 1:
+    if workers > 1 and len(missing) > 1 and worker is None:
         _spawn(base_dir, min(workers, len(missing)), threads_per_worker)
     else:
         for arm, seed in missing:
-            train_run(base_dir, arm, seed, task_fn, **settings)
+            if claim(run_file(base_dir, arm, seed)):
+                try:
+                    train_run(base_dir, arm, seed, task_fn, **settings)
+                finally:
+                    os.remove(run_file(base_dir, arm, seed) + ".lock")
+    if worker is not None:
+        return None
     from . import replication_report
     return replication_report.write_report(base_dir, claims, arms, reference,
                                            seeds)
+
+
+def claim(path):
+    """Takes the lock of a run (`<record>.lock`, holding host and pid);
+    False if it is written or a live process on this host holds it. A
+    lock of a dead process is taken over (a killed worker's run reruns)."""
+    lock = path + ".lock"
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    for _ in range(2):
+        if os.path.exists(path):
+            return False
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                with open(lock) as f:
+                    host, pid = f.read().split()
+            except (OSError, ValueError):
+                return False
+            if host != socket.gethostname() or _alive(int(pid)):
+                return False
+            os.remove(lock)
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{socket.gethostname()} {os.getpid()}")
+        return True
+    return False
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def run_file(base_dir, arm, seed):
@@ -171,7 +213,6 @@ def train_run(base_dir, arm, seed, task_fn, eval_levels, **settings):
         seed=seed, verbose=0, export=False, num_sample_movies=0)
     seconds = time.time() - start
     backbone = result["model"].backbone
-    mixed = evaluation.evaluate_model(backbone, task.eval_dataset())
     levels = {}
     for level in eval_levels:
         level_task = task_fn(seed=seed, eval_occlusion=float(level))
@@ -180,13 +221,15 @@ def train_run(base_dir, arm, seed, task_fn, eval_levels, **settings):
         levels[f"{level:g}"] = {"top1": report["decoders"]["last"]["top1"],
                                 "steps_top1": report["steps"]["top1"],
                                 "coverage": _coverage(level_task)}
+    steps = np.mean([lv["steps_top1"] for lv in levels.values()], axis=0)
     record = {"arm": arm, "seed": seed, "num_params": sample.num_params,
               "widths": list(matched.arm_widths(sample)),
               "times": sample.times, "choices": sample.params,
               "train_seconds": round(seconds, 1),
-              "top1": mixed["decoders"]["last"]["top1"],
-              "steps_top1": mixed["steps"]["top1"],
-              "first_image_step": mixed["first_image_step"],
+              "top1": level_mean(levels),
+              "steps_top1": steps.tolist(),
+              "first_image_step": backbone.first_image_step(
+                  backbone.spec.output),
               "levels": levels,
               "history": {k: [float(x) for x in v]
                           for k, v in result["history"].items()
@@ -199,6 +242,12 @@ def train_run(base_dir, arm, seed, task_fn, eval_levels, **settings):
     print(f"{arm} seed {seed}: top-1 {record['top1']:.3f}, "
           f"{sample.num_params:,} parameters, {seconds:.0f} s", flush=True)
     return record
+
+
+def level_mean(levels):
+    """Top-1 averaged over the held-out occlusion levels (each level an
+    equal share, as the training mixture's uniform draw)."""
+    return float(np.mean([lv["top1"] for lv in levels.values()]))
 
 
 def _coverage(task):

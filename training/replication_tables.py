@@ -25,7 +25,8 @@ def cells_markdown(report):
     lines = [
         "## (a) Cells at a matched parameter budget",
         "",
-        f"Held-out top-1 (`last` decoder, mixed occlusion), mean over seeds "
+        f"Held-out top-1 (`last` decoder, averaged over the occlusion "
+        f"levels of (b): 1,000 held-out digits each), mean over seeds "
         f"with 95% t interval; the difference to `{ref}` is paired by "
         f"seed (same images), with its 95% interval, paired t-test p and "
         f"the seeds the arm won. Ranked by mean.",

@@ -102,3 +102,37 @@ def test_bad_settings(tmp_path):
         replicate.replication(str(tmp_path))
     with pytest.raises(FileNotFoundError, match="run the search first"):
         replicate.searched_sample(str(tmp_path))
+
+
+def test_claim_locks_runs(tmp_path):
+    import socket
+    path = str(tmp_path / "runs" / "rgc" / "seed0.json")
+    assert replicate.claim(path)
+    assert not replicate.claim(path)          # held by this live process
+    with open(path + ".lock", "w") as f:      # a killed worker's lock
+        f.write(f"{socket.gethostname()} 999999999")
+    assert replicate.claim(path)
+    os.remove(path + ".lock")
+    with open(path, "w") as f:
+        f.write("{}")
+    assert not replicate.claim(path)          # already written
+
+
+def test_searched_arm_reads_the_best_trial(tmp_path):
+    from tnn.search.matched import arm_sample as hand_arm
+    sample = hand_arm("gru", (16, 31, 47), (32, 32, 1), times=8)
+    trial_dir = tmp_path / "trials" / "7"
+    trial_dir.mkdir(parents=True)
+    (trial_dir / "spec.json").write_text(json.dumps(sample.to_dict()))
+    (tmp_path / "report.json").write_text(json.dumps(
+        {"best": [{"number": 7, "value": 0.6}]}))
+    settings = dict(reference="rgc", widths=(16, 32, 48), times=8,
+                    feedforward_times=4, tolerance=0.05,
+                    search_dir=str(tmp_path), input_shape=(32, 32, 1),
+                    num_classes=10)
+    searched = replicate.arm_sample("searched", **settings)
+    assert searched.num_params == sample.num_params == 196_759
+    assert searched.params["trial"] == 7 and searched.times == 8
+    assert searched.build().count_params() == sample.num_params
+    with pytest.raises(ValueError, match="search within the budget"):
+        replicate.arm_sample("searched", **dict(settings, tolerance=0.001))

@@ -8,7 +8,9 @@ from keras import ops
 
 from tnn.api import tnn_export
 from tnn.cells import get_cell_class
+from tnn.graphs import precision
 from tnn.graphs import unroll as unroll_lib
+from tnn.graphs.fit_hooks import build_optimizer
 from tnn.graphs.node import Node
 from tnn.graphs.spec import GraphSpec, GraphSpecError, UNROLL_MODES
 
@@ -302,13 +304,14 @@ class TNNGraph(keras.Model):
             self._warn_if_short(steps)
         batch_dependent = training and self._has_batch_dependent_layers()
         share = self.share_pre_stimulus and not batch_dependent
-        return unroll_lib.run(
-            self.graph_nodes, self.plan, frames, steps, nodes,
-            self.output_shapes, self.state_shapes, training=training,
-            share=share, remat=self.remat, dtype=self.compute_dtype,
-            symbolic=unroll_lib.time_loop.resolve_mode(
-                self.time_loop, steps, self.remat) == "symbolic",
-            recurrence=recurrence)
+        with precision.cast_weights_once(self, training):
+            return unroll_lib.run(
+                self.graph_nodes, self.plan, frames, steps, nodes,
+                self.output_shapes, self.state_shapes, training=training,
+                share=share, remat=self.remat, dtype=self.compute_dtype,
+                symbolic=unroll_lib.time_loop.resolve_mode(
+                    self.time_loop, steps, self.remat) == "symbolic",
+                recurrence=recurrence)
 
     def harbor_inputs(self, node):
         """Sources of a node's harbor inputs, in harbor order.
@@ -367,6 +370,10 @@ class TNNGraph(keras.Model):
         return any(_batch_dependent(layer)
                    for node in self.graph_nodes.values()
                    for layer in node._flatten_layers(include_self=False))
+
+    def make_train_function(self, force=False):
+        build_optimizer(self)   # one trace instead of two (see there)
+        return super().make_train_function(force)
 
     def get_config(self):
         config = super().get_config()

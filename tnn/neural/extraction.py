@@ -37,6 +37,15 @@ arguments fails with a ValueError naming the differences (the batch size
 may change). The result is a `FeatureStore`: a dict node -> read-only
 `np.memmap`, usable wherever the in-memory features are.
 
+Precision: `precision="mixed_bfloat16"` (or "auto": bfloat16 where the
+machine computes it natively, `tnn.graphs.precision.bfloat16_fast`) runs
+the forward pass in bfloat16 on a copy of the model whose weights are
+rounded to bfloat16, as a model built with `dtype="mixed_bfloat16"`
+computes; the features are reduced and written in float32. Per step the
+features differ from float32's by about 1-2% of their largest magnitude
+(tests/neural/test_extraction_precision.py states the tolerance;
+README, "Precision"). None (default) computes as the model was built.
+
 Progress: one plain line every `progress` batches (True: 10) with
 stimuli/s and the time left; on a terminal the line is rewritten in place.
 """
@@ -49,6 +58,7 @@ import re
 import keras
 import numpy as np
 
+from tnn.graphs import precision as precision_lib
 from tnn.neural.streaming import (Progress, check_steps, extract_in_memory,
                                   prepare, run_extraction)
 from tnn.neural.streaming import make_progress
@@ -88,9 +98,11 @@ def _file_name(index, node):
 
 
 def manifest_identity(model, source, reducers, steps, times, recurrent,
-                      dtype, seed, reduction):
+                      dtype, seed, reduction, precision=None):
     """What an extraction computes, as stored in the manifest (a rerun
-    resumes only when this is equal)."""
+    resumes only when this is equal). The forward pass's dtype policy
+    (`precision` resolved, or the model's own) is recorded unless it is
+    float32, so that older float32 manifests still resume."""
     identity = {
         "format": _FORMAT,
         "model": {"name": model.name, "weights_sha1": model_key(model),
@@ -106,6 +118,10 @@ def manifest_identity(model, source, reducers, steps, times, recurrent,
                     "movies": source.movies, "frame_ms": source.frame_ms},
         "files": {n: _file_name(i, n) for i, n in enumerate(reducers)},
     }
+    policy = (precision_lib.resolve_precision(precision)
+              or model.dtype_policy.name)
+    if policy != "float32":
+        identity["precision"] = policy
     # as JSON stores it (numpy scalars as numbers), to compare on resume
     return json.loads(json.dumps(identity, default=lambda value: (
         value.item() if isinstance(value, np.generic) else str(value))))
@@ -130,7 +146,8 @@ def _read_manifest(out_dir):
 
 
 def _differences(old, new):
-    keys = sorted(k for k in new if old.get(k) != new.get(k))
+    keys = sorted(k for k in set(old) - {"completed", "batch_size"} | set(new)
+                  if old.get(k) != new.get(k))
     return "; ".join(f"{k}: stored {old.get(k)!r:.120} vs requested "
                      f"{new.get(k)!r:.120}" for k in keys)
 
@@ -169,7 +186,7 @@ def extract_to_disk(model, stimuli, nodes=None, out_dir=None, steps=None,
                     batch_size=32, dtype="float32", resume=True,
                     progress=True, recurrent=True, nodes_per_pass=None,
                     frame_ms=None, n_stimuli=None, times=None,
-                    reducers=None, cache=None):
+                    reducers=None, cache=None, precision=None):
     """Node features of every stimulus, streamed to `out_dir` (module docs).
 
     Args:
@@ -184,7 +201,7 @@ def extract_to_disk(model, stimuli, nodes=None, out_dir=None, steps=None,
             slice of `range(times)`.
         reduction, dims, seed: per-node reduction (`tnn.neural.features`).
         batch_size: stimuli per forward pass.
-        dtype: "float32" or "float16" on disk (features are computed in
+        dtype: "float32" or "float16" on disk (features are reduced in
             float32 either way).
         resume: continue an interrupted extraction of the same arguments in
             `out_dir` (False: start over, overwriting it).
@@ -197,6 +214,9 @@ def extract_to_disk(model, stimuli, nodes=None, out_dir=None, steps=None,
             extends the presentation, as `TNNGraph.unroll(times=...)`).
         reducers: optional `{node: NodeReducer}` instead of `reduction`.
         cache: optional dict reusing compiled unrollers across calls.
+        precision: the forward pass's precision: None (as the model was
+            built), "float32", "mixed_bfloat16" or "auto" (bfloat16 where
+            the machine runs it natively; module docs).
 
     Returns:
         a `FeatureStore` (node -> read-only memmap `[N, T_kept, D]`).
@@ -206,11 +226,12 @@ def extract_to_disk(model, stimuli, nodes=None, out_dir=None, steps=None,
                          "features to.")
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}.")
+    precision = precision_lib.resolve_precision(precision)
     source, reducers, kept, times = prepare(
         model, stimuli, nodes, steps, reduction, dims, seed, batch_size,
         reducers, frame_ms, n_stimuli, times)
     identity = manifest_identity(model, source, reducers, kept, times,
-                                 recurrent, dtype, seed, reduction)
+                                 recurrent, dtype, seed, reduction, precision)
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     manifest_path = os.path.join(out_dir, MANIFEST)
@@ -268,7 +289,8 @@ def extract_to_disk(model, stimuli, nodes=None, out_dir=None, steps=None,
         if start < source.count:
             run_extraction(model, source, reducers, write, commit, kept,
                            times, batch_size, recurrent, nodes_per_pass,
-                           start, make_progress(progress, source.count), cache)
+                           start, make_progress(progress, source.count), cache,
+                           precision=precision)
     finally:
         for handle in handles.values():
             handle.close()

@@ -210,7 +210,8 @@ def plain_progress(verbose):
 def extract_features(model, stimuli, nodes=None, batch_size=32,
                      reduction="projection", dims=1024, seed=0,
                      nodes_per_pass=None, recurrent=True, verbose=1,
-                     reducers=None, frame_ms=None, steps=None):
+                     reducers=None, frame_ms=None, steps=None,
+                     precision=None):
     """Node features over the model's steps for every stimulus, in memory.
 
     The library's one extraction path (`tnn.neural.streaming`; to stream
@@ -235,6 +236,9 @@ def extract_features(model, stimuli, nodes=None, batch_size=32,
         frame_ms: duration of one frame of movie stimuli (a multiple of
             the 10 ms step; module docs); None for still images.
         steps: steps to keep (None: all `model.times`; a list or a slice).
+        precision: the forward pass's: None (as the model was built),
+            "float32", "mixed_bfloat16" or "auto" (bfloat16 where the
+            machine runs it natively; `tnn.neural.extraction`).
 
     Returns:
         dict node -> float32 `[N, T, D]` (T = kept steps), rows in
@@ -248,7 +252,8 @@ def extract_features(model, stimuli, nodes=None, batch_size=32,
     return streaming.extract_in_memory(
         model, stimuli, nodes, steps, reduction, dims, seed, batch_size,
         progress=bool(verbose), recurrent=recurrent,
-        nodes_per_pass=nodes_per_pass, frame_ms=frame_ms, reducers=reducers)
+        nodes_per_pass=nodes_per_pass, frame_ms=frame_ms, reducers=reducers,
+        precision=precision)
 
 
 def save_features(path, features, stimulus_id, info=None):

@@ -17,6 +17,7 @@ import warnings
 import keras
 import numpy as np
 
+from tnn.graphs import precision as precision_lib
 from tnn.neural import features as nf
 from tnn.neural.stimulus_source import StimulusSource, stimulus_source
 
@@ -88,12 +89,16 @@ class _Unroller(keras.Model):
             self.jit_compile = False   # a plain tf.function
 
     def call(self, images):
-        return self.graph.unroll(images, nodes=self.nodes, times=self.steps,
-                                 recurrence=self.recurrence)
+        # A mixed-precision model's weights cast once, not once per step
+        # (tnn.graphs.precision: T live casts otherwise).
+        with precision_lib.cast_weights_once(self.graph):
+            return self.graph.unroll(images, nodes=self.nodes,
+                                     times=self.steps,
+                                     recurrence=self.recurrence)
 
 
 def _unroller(cache, model, group, times, recurrence):
-    key = (tuple(group), int(times), recurrence)
+    key = (tuple(group), int(times), recurrence, model.compute_dtype)
     if cache is None:
         return _Unroller(model, group, times, recurrence)
     if key not in cache:
@@ -103,7 +108,8 @@ def _unroller(cache, model, group, times, recurrence):
 
 def run_extraction(model, source, reducers, write, commit, steps, times,
                    batch_size=32, recurrent=True, nodes_per_pass=None,
-                   start=0, progress=None, cache=None, workers=4):
+                   start=0, progress=None, cache=None, workers=4,
+                   precision=None):
     """The extraction loop shared by every caller (module docs).
 
     Batch k + 1 is unrolled while the nodes of batch k are reduced and
@@ -126,7 +132,11 @@ def run_extraction(model, source, reducers, write, commit, steps, times,
         progress: a `Progress` or None.
         cache: optional dict reusing unrollers across calls.
         workers: threads reducing and writing nodes.
+        precision: None (the model's own), "float32", "mixed_bfloat16" or
+            "auto" (`tnn.graphs.precision.resolve_precision`); the
+            features are float32 either way.
     """
+    model = _model_in(model, precision, cache)
     nodes = list(reducers)
     groups = nf._groups(nodes, nodes_per_pass)
     n = source.count
@@ -188,6 +198,21 @@ def run_extraction(model, source, reducers, write, commit, steps, times,
         pool.shutdown(wait=True)
 
 
+def _model_in(model, precision, cache):
+    """`model` computing in `precision`: itself or a copy (kept in `cache`
+    with its weights refreshed from `model` on every call)."""
+    policy = precision_lib.resolve_precision(precision)
+    key = ("precision", policy)
+    held = None if cache is None else cache.get(key)
+    if held is not None and held[0] is model:
+        precision_lib.sync_weights(held[1], model)
+        return held[1]
+    copy = precision_lib.with_precision(model, policy)
+    if cache is not None and copy is not model:
+        cache[key] = (model, copy)
+    return copy
+
+
 def prepare(model, stimuli, nodes=None, steps=None, reduction="projection",
             dims=1024, seed=0, batch_size=32, reducers=None, frame_ms=None,
             n_stimuli=None, times=None):
@@ -218,7 +243,7 @@ def extract_in_memory(model, stimuli, nodes=None, steps=None,
                       reduction="projection", dims=1024, seed=0,
                       batch_size=32, progress=False, recurrent=True,
                       nodes_per_pass=None, frame_ms=None, n_stimuli=None,
-                      times=None, reducers=None, cache=None):
+                      times=None, reducers=None, cache=None, precision=None):
     """`extract_to_disk` without the disk: dict node -> float32
     `[N, T_kept, D]` arrays (the path `extract_features` takes)."""
     source, reducers, kept, times = prepare(
@@ -232,7 +257,8 @@ def extract_in_memory(model, stimuli, nodes=None, steps=None,
 
     run_extraction(model, source, reducers, write, lambda done: None, kept,
                    times, batch_size, recurrent, nodes_per_pass,
-                   progress=make_progress(progress, source.count), cache=cache)
+                   progress=make_progress(progress, source.count), cache=cache,
+                   precision=precision)
     return out
 
 

@@ -28,6 +28,7 @@ All top-k metrics count ties as misses (`TopKAccuracy`).
 import keras
 from keras import ops
 
+from tnn.graphs.fit_hooks import build_optimizer
 from tnn.graphs.tnn_graph import TNNGraph
 from tnn.readouts import PerStepCrossEntropy, StepTopKAccuracy, get_decoder
 from tnn.readouts.base import TemporalDecoder
@@ -232,6 +233,10 @@ class TemporalClassifier(keras.Model):
         for name in self.decoder_names:
             metrics[name] = [TopKAccuracy(k=k, name=f"top{k}") for k in ks]
         return metrics
+
+    def make_train_function(self, force=False):
+        build_optimizer(self)   # one trace of the train step, not two
+        return super().make_train_function(force)
 
     def compile_from_config(self, config):
         """Restores `compile` when a `.keras` file is loaded."""

@@ -44,6 +44,7 @@ feed-forward backbone (`small_feedforward`) is the other control.
 import keras
 from keras import ops
 
+from tnn.graphs.fit_hooks import build_optimizer
 from tnn.graphs.tnn_graph import TNNGraph
 from tnn.tasks import movie_heads as heads
 from tnn.tasks import movie_losses as losses
@@ -196,6 +197,10 @@ class MovieModel(keras.Model):
             metrics = {k: list(v[1]) for k, v in made.items()}
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics,
                         **kwargs)
+
+    def make_train_function(self, force=False):
+        build_optimizer(self)   # one trace of the train step, not two
+        return super().make_train_function(force)
 
     def compile_from_config(self, config):
         """Restores `compile` when a `.keras` file is loaded."""
