@@ -13,7 +13,9 @@ process's `ru_maxrss`), for every N of `--images`:
          return_activations=True)` (all nodes, all steps kept for the
          batch), when `PEER_PATH` names a checkout of
          github.com/neuroagents-lab/PyTorchTNN and torch imports
-         (`PEER_PYTHON`: another interpreter for it). The peer has no
+         (`PEER_PYTHON`: another interpreter for it, with torch, numpy and
+         networkx; torchvision optional, see `torchvision_or_stand_in`;
+         the config is written by this interpreter). The peer has no
          rgc_intermediate config: `peer_config` writes one with the same
          layers (widths, kernels, strides, pools, the median RGC's filter
          sizes and depth-separable choices) and feedback edges, an
@@ -218,9 +220,75 @@ def peer_config(args):
             "num_timesteps": args.steps}
 
 
+def torchvision_or_stand_in():
+    """`torchvision`'s version, or "stand-in" after registering one.
+
+    The peer imports torchvision only for `transforms.Resize` and
+    `InterpolationMode` (its ResizeConcat harbor policy). torchvision has no
+    build for torch's CPU wheel outside download.pytorch.org (PyPI's is the
+    CUDA build; beside CPU torch its import fails with "operator
+    torchvision::nms does not exist"). Then this registers a stand-in
+    `torchvision.transforms` whose Resize does what torchvision 0.28's does
+    on an NCHW tensor with a (height, width) size: unchanged when the size
+    already matches, else `interpolate` in float32 (float64 kept),
+    align_corners=False and antialias for bilinear/bicubic, cast back
+    (rounded for integers; torchvision also clamps bicubic uint8).
+    """
+    try:
+        import torchvision.transforms
+        return torchvision.__version__
+    except Exception:   # a half-imported torchvision must not linger
+        for name in [m for m in sys.modules if m.split(".")[0] ==
+                     "torchvision"]:
+            del sys.modules[name]
+    import enum
+    import types
+    import torch
+
+    class InterpolationMode(enum.Enum):
+        NEAREST = "nearest"
+        NEAREST_EXACT = "nearest-exact"
+        BILINEAR = "bilinear"
+        BICUBIC = "bicubic"
+
+    class Resize(torch.nn.Module):
+        def __init__(self, size, interpolation=InterpolationMode.BILINEAR,
+                     max_size=None, antialias=True):
+            super().__init__()
+            if isinstance(size, int) or len(size) != 2 or max_size:
+                raise ValueError(
+                    f"the torchvision stand-in resizes to a (height, width) "
+                    f"pair only, got size={size!r}, max_size={max_size!r}; "
+                    f"install torchvision matching torch {torch.__version__}")
+            self.size, self.mode = [int(x) for x in size], interpolation.value
+            self.antialias = bool(antialias) and self.mode in ("bilinear",
+                                                               "bicubic")
+
+        def forward(self, img):
+            if list(img.shape[-2:]) == self.size:
+                return img
+            dtype = img.dtype
+            x = img if dtype in (torch.float32, torch.float64) else img.float()
+            x = torch.nn.functional.interpolate(
+                x, size=self.size, mode=self.mode, antialias=self.antialias,
+                align_corners=False if self.mode in ("bilinear", "bicubic")
+                else None)
+            return x.to(dtype) if dtype.is_floating_point else \
+                x.round().to(dtype)
+
+    package = types.ModuleType("torchvision")
+    package.transforms = types.ModuleType("torchvision.transforms")
+    package.transforms.Resize = Resize
+    package.transforms.InterpolationMode = InterpolationMode
+    sys.modules["torchvision"] = package
+    sys.modules["torchvision.transforms"] = package.transforms
+    return "stand-in"
+
+
 def run_peer(args, n):
     sys.path.insert(0, os.path.expanduser(os.environ["PEER_PATH"]))
     import torch
+    torchvision = torchvision_or_stand_in()
     from pt_tnn.recurrent_module import RecurrentModuleRGC
     from pt_tnn.temporal_graph import TemporalGraph
 
@@ -262,7 +330,8 @@ def run_peer(args, n):
     for start in range(0, n, b):
         out, acts = forward(start, start + b)
         del out, acts
-    result = {"seconds": time.perf_counter() - begin, "device": device}
+    result = {"seconds": time.perf_counter() - begin, "device": device,
+              "torch": torch.__version__, "torchvision": torchvision}
     if device == "cuda":
         result["peak_gpu_mib"] = torch.cuda.max_memory_allocated() / 2**20
     return result
@@ -285,7 +354,19 @@ def measure(side, n, argv):
               if side == "peer" else sys.executable)
     command = [python, os.path.abspath(__file__), "--worker", side,
                "--n", str(n)] + argv
-    proc = subprocess.run(command, capture_output=True, text=True)
+    env = dict(os.environ)
+    if side == "peer" and not env.get("PEER_CONFIG"):
+        # written here: PEER_PYTHON need not import tnn (nor keras)
+        with tempfile.NamedTemporaryFile("w", suffix=".json",
+                                         delete=False) as f:
+            json.dump(peer_config(parse_args(argv)), f)
+        env["PEER_CONFIG"] = f.name
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True,
+                              env=env)
+    finally:
+        if env.get("PEER_CONFIG") != os.environ.get("PEER_CONFIG"):
+            os.remove(env["PEER_CONFIG"])
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT "):])

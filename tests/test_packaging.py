@@ -160,7 +160,7 @@ def test_gin_files_take_shipped_configs_by_name(tmp_path, monkeypatch):
     assert len(names) == len(_repo_files("gin_configs", ".gin"))
     with pytest.raises(ValueError, match=r"does not exist, nor is it a "
                        r"shipped config .*models/rgc_shallow; folders: "
-                       r"feedback, models, neural, search, tasks\)"):
+                       r"feedback, models, neural, replication, search, tasks\)"):
         cli.resolve_gin_file("models/no_such_model")
 
 

@@ -110,7 +110,7 @@ def replication(base_dir, claims=CLAIMS, arms=ARMS, reference="rgc",
         return None
     from . import replication_report
     return replication_report.write_report(base_dir, claims, arms, reference,
-                                           seeds)
+                                           seeds, search_dir)
 
 
 def claim(path):

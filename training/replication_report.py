@@ -128,9 +128,10 @@ def occlusion_table(runs, arms, reference, feedforward="none"):
     return table
 
 
-def write_report(base_dir, claims, arms, reference, seeds):
+def write_report(base_dir, claims, arms, reference, seeds, search_dir=None):
     runs = load_runs(base_dir)
     report = {"claims": list(claims), "reference": reference,
+              "search_dir": search_dir,
               "seeds_requested": seeds,
               "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
               "written": time.strftime("%Y-%m-%d %H:%M"),

@@ -16,7 +16,7 @@ TINY = [
     "replication.feedforward_times = 4", "replication.seeds = 2",
     "replication.arms = ('rgc', 'none')",
     "replication.claims = ('cells', 'occlusion')",
-    "replication.eval_levels = (0.0, 0.6)",
+    "replication.eval_levels = (0.6,)",
     "ScheduleSettings.epochs = 1", "ScheduleSettings.steps_per_epoch = 2",
     "occluded_digits_task.eval_batch_size = 500",
 ]
@@ -69,9 +69,9 @@ def test_tiny_replication_resumes(tmp_path, capsys):
     assert abs(ff["num_params"] - rec["num_params"]) <= 0.05 * rec[
         "num_params"]
     assert (rec["times"], len(rec["steps_top1"]), sorted(rec["levels"])) == (
-        4, 4, ["0", "0.6"])
+        4, 4, ["0.6"])
     assert rec["levels"]["0.6"]["coverage"] >= 0.6
-    assert rec["levels"]["0"]["coverage"] == 0.0
+    assert rec["top1"] == rec["levels"]["0.6"]["top1"]
     report = json.load(open(os.path.join(base, "report.json")))
     assert report["few_seeds"] == ["none", "rgc"]
     assert [r["arm"] for r in report["cells"]] == sorted(
