@@ -56,7 +56,7 @@ def replication(base_dir, claims=CLAIMS, arms=ARMS, reference="rgc",
                 feedforward_times=4, tolerance=0.05,
                 eval_levels=(0.0, 0.2, 0.4, 0.6, 0.8), search_dir=None,
                 task_fn=gin.REQUIRED, workers=1, threads_per_worker=1,
-                worker=None):
+                worker=False):
     """Trains the missing runs and writes the report; returns its dict.
 
     Args:
@@ -77,8 +77,8 @@ def replication(base_dir, claims=CLAIMS, arms=ARMS, reference="rgc",
             `@occluded_digits_task`.
         workers: runs trained at once (subprocesses).
         threads_per_worker: CPU threads of each subprocess.
-        worker: set by the parent process: train the missing runs this
-            process can lock (`claim`), then return.
+        worker: True in the subprocesses `workers` starts: train the
+            missing runs this process can lock (`claim`), write no report.
     """
     unknown = sorted(set(claims) - set(CLAIMS))
     if unknown:
@@ -97,7 +97,7 @@ def replication(base_dir, claims=CLAIMS, arms=ARMS, reference="rgc",
     settings = dict(reference=reference, widths=tuple(widths), times=times,
                     feedforward_times=feedforward_times, tolerance=tolerance,
                     eval_levels=tuple(eval_levels), search_dir=search_dir)
-    if workers > 1 and len(missing) > 1 and worker is None:
+    if workers > 1 and len(missing) > 1 and not worker:
         _spawn(base_dir, min(workers, len(missing)), threads_per_worker)
     else:
         for arm, seed in missing:
@@ -106,7 +106,7 @@ def replication(base_dir, claims=CLAIMS, arms=ARMS, reference="rgc",
                     train_run(base_dir, arm, seed, task_fn, **settings)
                 finally:
                     os.remove(run_file(base_dir, arm, seed) + ".lock")
-    if worker is not None:
+    if worker:
         return None
     from . import replication_report
     return replication_report.write_report(base_dir, claims, arms, reference,
@@ -268,9 +268,9 @@ def _spawn(base_dir, workers, threads):
                TF_NUM_INTEROP_THREADS="1", OMP_NUM_THREADS=str(threads))
     argv = [sys.executable, "-m", "training.replicate",
             f"--base_dir={base_dir}"] + _gin_argv()
-    procs = [subprocess.Popen(argv + [
-        f"--gin_bindings=replication.worker = ({k}, {workers})"], env=env)
-        for k in range(workers)]
+    procs = [subprocess.Popen(
+        argv + ["--gin_bindings=replication.worker = True"], env=env)
+        for _ in range(workers)]
     codes = [p.wait() for p in procs]
     if any(codes):
         raise RuntimeError(f"A replication worker failed (exit codes "

@@ -133,18 +133,14 @@ def occluded_digits_task(occlusion=(0.0, 0.8), eval_occlusion=None,
         name=f"occluded_digits_{kind}",
         input_shape=(image_size, image_size, 1), num_classes=MNIST_CLASSES,
         train_dataset=lambda: occluded_digits_dataset(
-            "train", _level(occlusion), batch_size=batch_size, copies=copies,
+            "train", occlusion, batch_size=batch_size, copies=copies,
             **common),
         eval_dataset=lambda: occluded_digits_dataset(
-            "test", _level(eval_occlusion),
+            "test", eval_occlusion,
             batch_size=eval_batch_size or batch_size, **common),
         class_names=tuple(str(d) for d in range(MNIST_CLASSES)),
         mean=mean, std=std,
         meta=dict(common, occlusion=occlusion, eval_occlusion=eval_occlusion))
-
-
-def _level(occlusion):
-    return tuple(occlusion) if isinstance(occlusion, list) else occlusion
 
 
 @gin.configurable

@@ -50,8 +50,7 @@ def check_level(occlusion):
     return float(values[0]), float(values[1])
 
 
-def _shape(kind, size, rng, cy, cx):
-    yy, xx = np.mgrid[:size, :size]
+def _shape(kind, size, rng, cy, cx, yy, xx):
     if kind == "blobs":
         radius = rng.uniform(0.07, 0.13) * size
         cy += rng.uniform(-radius, radius)
@@ -95,6 +94,7 @@ def occlude(images, clean, occlusion, kind="blobs", intensity=128, seed=0,
     levels = rng.uniform(low, high, size=len(images)).astype(np.float32)
     coverage = np.zeros(len(images), np.float32)
     size = images.shape[1]
+    yy, xx = np.mgrid[:size, :size]
     for n, level in enumerate(levels):
         ink = clean[n, ..., 0] >= INK
         total = ink.sum()
@@ -106,7 +106,7 @@ def occlude(images, clean, occlusion, kind="blobs", intensity=128, seed=0,
             if covered[ink].mean() >= level or len(visible) == 0:
                 break
             cy, cx = divmod(int(visible[rng.integers(len(visible))]), size)
-            covered |= _shape(kind, size, rng, float(cy), float(cx))
+            covered |= _shape(kind, size, rng, float(cy), float(cx), yy, xx)
         out[n][covered] = intensity
         coverage[n] = covered[ink].mean()
     return out, coverage, levels
