@@ -44,6 +44,13 @@ search-demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q --durations=15 tests
 
+# `make test` and the end-to-end tests it leaves out for CI's time budget
+# (marked `extended`: redirected logs of training and fitting, a tiny
+# replication study that resumes).
+.PHONY: test-extended
+test-extended: $(STAMP)
+	TNN_EXTENDED_TESTS=1 $(PY) -m pytest -q --durations=15 tests
+
 # All 16 zoo models agree eager vs predict vs XLA (1e-5, both unrolls, at
 # initialisation and after training steps); `make test` checks the two with
 # layer norm, this target all of them (about 12 minutes on 2 cores).

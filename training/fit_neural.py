@@ -67,6 +67,7 @@ import threadpoolctl
 
 from tnn import config as tnn_config
 from tnn import neural
+from tnn.graphs import precision as precision_lib
 from tnn.graphs.tnn_graph import TNNGraph
 from tnn.neural import brainio as neural_brainio
 from tnn.neural import features as nf
@@ -142,8 +143,11 @@ def _features(model, data, nodes, features_path, settings, verbose):
     features = nf.extract_features(
         model, data.stimuli, nodes, batch_size=settings.batch_size,
         reducers=reducers, nodes_per_pass=settings.nodes_per_pass,
-        verbose=verbose, frame_ms=data.frame_ms)
+        verbose=verbose, frame_ms=data.frame_ms,
+        precision=settings.precision)
     info = {"reduction": {n: r.describe() for n, r in reducers.items()},
+            "precision": precision_lib.resolve_precision(settings.precision)
+            or model.dtype_policy.name,
             "seed": settings.seed, "times": model.times,
             "image_off": model.image_off, "input_shape":
                 list(model.graph_input_shape)}

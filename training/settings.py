@@ -31,6 +31,7 @@ from typing import Optional
 import gin
 
 from tnn.tasks.classifier import STEPS
+from tnn.graphs.precision import PRECISIONS
 from .data.pipeline import check_positive_int
 
 MIXED_PRECISION = (None, "mixed_float16", "mixed_bfloat16")
@@ -116,6 +117,12 @@ class FeatureSettings:
         seed: seed of the random projections.
         nodes_per_pass: nodes extracted per pass over the stimuli (default
             all at once).
+        precision: the forward pass's: None (as the model was built),
+            "float32", "mixed_bfloat16", or "auto" (bfloat16 where the
+            machine computes it natively; `tnn.graphs.precision`). Scores
+            from bfloat16 features agree with float32's within their
+            seed-to-seed spread (benchmarks/RESULTS.md); the precision used
+            is recorded in the report's "features".
     """
 
     batch_size: int = 32
@@ -123,6 +130,12 @@ class FeatureSettings:
     dims: int = 1024
     seed: int = 0
     nodes_per_pass: Optional[int] = None
+    precision: Optional[str] = None
+
+    def __post_init__(self):
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"FeatureSettings.precision must be one of "
+                             f"{PRECISIONS}, got {self.precision!r}.")
 
 
 @_settings

@@ -107,3 +107,26 @@ def test_auto_follows_the_machine(small, monkeypatch):
         model, stimuli, precision="mixed_bfloat16", **kwargs)
     np.testing.assert_array_equal(auto["conv2"], half["conv2"])
     assert np.abs(auto["conv2"] - plain["conv2"]).max() > 0
+
+
+def test_brainscore_extractor_and_fit_neural_take_the_precision(small):
+    from tnn.brainscore.extraction import FeatureExtractor
+    from training.settings import FeatureSettings
+
+    model, stimuli = small
+    reducers = nf.make_reducers(model, ["conv3"], "projection", 16, 0)
+    want = extraction.extract_in_memory(model, stimuli, ["conv3"],
+                                        reducers=reducers)["conv3"]
+    plain = FeatureExtractor(model, dims=16, batch_size=5)
+    np.testing.assert_allclose(plain(stimuli, ["conv3"], 6)["conv3"], want,
+                               rtol=1e-6, atol=1e-6)
+    half = FeatureExtractor(model, dims=16, batch_size=5,
+                            precision="mixed_bfloat16")
+    got = half(stimuli, ["conv3"], 6)["conv3"]
+    assert 0 < _worst_step_error(got, want) <= TOLERANCE
+    with pytest.raises(ValueError, match="precision must be one of"):
+        FeatureExtractor(model, precision="fp16")
+    assert FeatureSettings(precision="auto").precision == "auto"
+    with pytest.raises(ValueError, match="FeatureSettings.precision must "
+                       "be one of"):
+        FeatureSettings(precision="bf16")

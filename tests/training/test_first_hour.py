@@ -88,7 +88,7 @@ def _run(args, stdout_path, timeout=400):
         return f.read()
 
 
-@pytest.mark.large
+@pytest.mark.extended
 def test_redirected_logs_have_no_ansi_codes(tmp_path):
     text = _run([sys.executable, "-m", "training.train",
                  "--gin_files=gin_configs/tasks/digit_debris.gin",

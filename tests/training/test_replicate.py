@@ -53,7 +53,7 @@ def clean_gin():
     gin.clear_config()
 
 
-@pytest.mark.large
+@pytest.mark.extended
 def test_tiny_replication_resumes(tmp_path, capsys):
     base = str(tmp_path)
     argv = [f"--base_dir={base}", "--gin_files=replication/small"] + [

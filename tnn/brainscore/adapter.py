@@ -101,6 +101,9 @@ class TNNBrainModel:
             (`tnn.brainscore.timing`).
         reduction, dims, seed, batch_size: feature extraction
             (`tnn.brainscore.extraction`).
+        precision: the forward pass's: None (as the model was built),
+            "float32", "mixed_bfloat16" or "auto" (bfloat16 where the
+            machine computes it natively; `tnn.graphs.precision`).
         readout_C: inverse L2 strength of the logistic readout.
     """
 
@@ -109,7 +112,7 @@ class TNNBrainModel:
                  readout_time_bins=((70, 170),), step_ms=timing.STEP_MS,
                  latency_ms=0.0, max_steps=timing.DEFAULT_MAX_STEPS,
                  reduction="projection", dims=1024, seed=0, batch_size=32,
-                 readout_C=1e-3):
+                 readout_C=1e-3, precision=None):
         if isinstance(visual_degrees, bool) or not isinstance(
                 visual_degrees, (int, float)) or visual_degrees <= 0:
             raise ValueError(f"visual_degrees must be a positive number, got "
@@ -134,7 +137,7 @@ class TNNBrainModel:
                              f"{max_steps!r}.")
         self.latency_ms, self.max_steps = float(latency_ms), max_steps
         self.extractor = FeatureExtractor(model, reduction, dims, seed,
-                                          batch_size)
+                                          batch_size, precision)
         self.readout_C = readout_C
         self._recording = None
         self._task = None

@@ -50,16 +50,19 @@ class FeatureExtractor:
         model: a TNNGraph.
         reduction, dims, seed: per-node reduction (`tnn.neural.features`).
         batch_size: stimuli per forward pass.
+        precision: the forward pass's (None: as the model was built;
+            "float32", "mixed_bfloat16" or "auto", `tnn.graphs.precision`).
     """
 
     def __init__(self, model, reduction="projection", dims=1024, seed=0,
-                 batch_size=32):
+                 batch_size=32, precision=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) \
                 or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got "
                              f"{batch_size!r}.")
         self.model, self.batch_size = model, batch_size
         self.reduction, self.dims, self.seed = reduction, dims, seed
+        self.precision = streaming.resolve_precision(precision)
         self._reducers = {}
         self._unrollers = {}
         NodeReducer("settings", (1,), reduction, dims, seed)  # validates
@@ -90,7 +93,8 @@ class FeatureExtractor:
             blank_value=self.model.blank_value)
         return streaming.extract_in_memory(
             self.model, source, nodes, steps, batch_size=self.batch_size,
-            reducers=reducers, cache=self._unrollers)
+            reducers=reducers, cache=self._unrollers,
+            precision=self.precision)
 
 
 def _read(batch):

@@ -21,6 +21,8 @@ from tnn.graphs import precision as precision_lib
 from tnn.neural import features as nf
 from tnn.neural.stimulus_source import StimulusSource, stimulus_source
 
+# The precisions extraction takes (for callers outside tnn.graphs' layer).
+resolve_precision = precision_lib.resolve_precision
 
 def check_steps(steps, times):
     """Kept steps as an int array (None: all `times`; a list or a slice)."""
