@@ -114,11 +114,52 @@ def conv2d(x, kernel, bias=None):
     return y
 
 
+def shifted_depthwise_conv2d(x, kernel):
+    """Stride-1 SAME depthwise convolution (depth multiplier 1) as a sum of
+    k×k shifted, per-channel scaled copies of `x` (TF padding).
+
+    The same function as `ops.depthwise_conv`, which XLA:CPU runs slowly
+    (a 7×7 depthwise convolution of [8, 36, 36, 64]: 110 ms forward vs 6 ms
+    for this sum, 268 vs 125 ms forward + gradient; benchmarks/RESULTS.md,
+    "Backends").
+    """
+    kh, kw = int(kernel.shape[0]), int(kernel.shape[1])
+    top, left = (kh - 1) // 2, (kw - 1) // 2
+    padded = ops.pad(x, [(0, 0), (top, kh - 1 - top), (left, kw - 1 - left),
+                         (0, 0)])
+    height, width = x.shape[1], x.shape[2]
+    out = None
+    for i in range(kh):
+        for j in range(kw):
+            term = padded[:, i:i + height, j:j + width, :] * kernel[i, j, :, 0]
+            out = term if out is None else out + term
+    return out
+
+
+def _xla_cpu():
+    if keras.backend.backend() != "jax":
+        return False
+    import jax
+    return jax.default_backend() == "cpu"
+
+
+def depthwise_conv2d(x, kernel):
+    """Stride-1 SAME depthwise convolution; on JAX's CPU backend in float32
+    with depth multiplier 1 as `shifted_depthwise_conv2d` (bfloat16 keeps
+    the convolution, which accumulates in float32)."""
+    if (int(kernel.shape[-1]) == 1 and x.shape[1] is not None
+            and x.shape[2] is not None
+            and keras.backend.standardize_dtype(x.dtype) == "float32"
+            and _xla_cpu()):
+        return shifted_depthwise_conv2d(x, kernel)
+    return ops.depthwise_conv(x, kernel, strides=1, padding="same",
+                              data_format="channels_last")
+
+
 def depthwise_separable_conv2d(x, depthwise_kernel, pointwise_kernel,
                                bias=None):
     """Depthwise k×k then pointwise 1×1 convolution (+ bias), stride 1 SAME."""
-    y = ops.depthwise_conv(x, depthwise_kernel, strides=1, padding="same",
-                           data_format="channels_last")
+    y = depthwise_conv2d(x, depthwise_kernel)
     y = ops.conv(y, pointwise_kernel, strides=1, padding="same",
                  data_format="channels_last")
     if bias is not None:

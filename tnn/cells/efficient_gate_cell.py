@@ -7,7 +7,7 @@ from keras import ops
 from tnn import utils
 from tnn.api import tnn_export
 from tnn.cells import checks
-from tnn.cells.base import conv2d
+from tnn.cells.base import conv2d, depthwise_conv2d
 from tnn.cells.side_input_cell import SideInputCell
 
 
@@ -191,9 +191,8 @@ class EfficientGateCell(SideInputCell):
         self._check_side_inputs(inputs, residual, feedback, True)
         act = utils.get_activation(self.activation)
         cell_prev, state_prev = states
-        update = act(ops.depthwise_conv(inputs + state_prev,
-                                        self.depthwise_kernel, strides=1,
-                                        padding="same"))
+        update = act(depthwise_conv2d(inputs + state_prev,
+                                      self.depthwise_kernel))
         if feedback is not None:
             update = act(conv2d(feedback, self.feedback_kernel)) + update
         state = state_prev + update
