@@ -146,8 +146,8 @@ def _features(model, data, nodes, features_path, settings, verbose):
         verbose=verbose, frame_ms=data.frame_ms,
         precision=settings.precision)
     info = {"reduction": {n: r.describe() for n, r in reducers.items()},
-            "precision": precision_lib.resolve_precision(settings.precision)
-            or model.dtype_policy.name,
+            "precision": precision_lib.effective_precision(
+                model, settings.precision),
             "seed": settings.seed, "times": model.times,
             "image_off": model.image_off, "input_shape":
                 list(model.graph_input_shape)}

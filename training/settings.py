@@ -30,8 +30,8 @@ from typing import Optional
 
 import gin
 
-from tnn.tasks.classifier import STEPS
 from tnn.graphs.precision import PRECISIONS
+from tnn.tasks.classifier import STEPS
 from .data.pipeline import check_positive_int
 
 MIXED_PRECISION = (None, "mixed_float16", "mixed_bfloat16")

@@ -17,6 +17,7 @@ Cells that need more than the pre-memory output declare it:
         resized non-feed-forward harbor inputs (None when there are none).
 """
 
+import functools
 import inspect
 
 import keras
@@ -136,6 +137,7 @@ def shifted_depthwise_conv2d(x, kernel):
     return out
 
 
+@functools.lru_cache(maxsize=None)
 def _xla_cpu():
     if keras.backend.backend() != "jax":
         return False

@@ -140,6 +140,12 @@ def resolve_precision(precision):
     return precision
 
 
+def effective_precision(model, precision):
+    """The dtype policy name `model` computes in under `precision`
+    (`resolve_precision`, or the model's own policy for None)."""
+    return resolve_precision(precision) or model.dtype_policy.name
+
+
 def with_precision(model, precision):
     """`model` computing in `precision`: itself, or a copy.
 

@@ -118,8 +118,7 @@ def manifest_identity(model, source, reducers, steps, times, recurrent,
                     "movies": source.movies, "frame_ms": source.frame_ms},
         "files": {n: _file_name(i, n) for i, n in enumerate(reducers)},
     }
-    policy = (precision_lib.resolve_precision(precision)
-              or model.dtype_policy.name)
+    policy = precision_lib.effective_precision(model, precision)
     if policy != "float32":
         identity["precision"] = policy
     # as JSON stores it (numpy scalars as numbers), to compare on resume

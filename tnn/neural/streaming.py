@@ -24,6 +24,7 @@ from tnn.neural.stimulus_source import StimulusSource, stimulus_source
 # The precisions extraction takes (for callers outside tnn.graphs' layer).
 resolve_precision = precision_lib.resolve_precision
 
+
 def check_steps(steps, times):
     """Kept steps as an int array (None: all `times`; a list or a slice)."""
     every = np.arange(int(times))
@@ -91,12 +92,10 @@ class _Unroller(keras.Model):
             self.jit_compile = False   # a plain tf.function
 
     def call(self, images):
-        # A mixed-precision model's weights cast once, not once per step
-        # (tnn.graphs.precision: T live casts otherwise).
-        with precision_lib.cast_weights_once(self.graph):
-            return self.graph.unroll(images, nodes=self.nodes,
-                                     times=self.steps,
-                                     recurrence=self.recurrence)
+        # `unroll` casts a mixed-precision model's weights once per call
+        # (tnn.graphs.precision.cast_weights_once), not once per step.
+        return self.graph.unroll(images, nodes=self.nodes, times=self.steps,
+                                 recurrence=self.recurrence)
 
 
 def _unroller(cache, model, group, times, recurrence):
